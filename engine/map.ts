@@ -1,0 +1,200 @@
+/**
+ * Mapping a session's events to the console actions that caused them.
+ *
+ * Every (rule, anchor event) pair whose window holds the rule's required events is a candidate.
+ * Candidates are taken best-first; taking one claims its events, so every event explains at most
+ * one signal. A candidate that lost events to a better one is re-evaluated on what is left (its
+ * score can only fall, so a lazy max-heap gives the same result as re-scoring everything).
+ * Generic single-event actions are then folded into the specific action that follows them.
+ */
+import type { SignalRule } from './rules/model.ts';
+import type { TrailEvent } from './types.ts';
+
+export interface RuleMatch {
+  rule: SignalRule;
+  anchor: TrailEvent;
+  /** Sorted by time, then eventID. */
+  events: TrailEvent[];
+}
+
+export interface MapResult {
+  matches: RuleMatch[];
+  unmapped: TrailEvent[];
+}
+
+/** How long after a generic action the specific action that replaces it may start. */
+const GENERIC_FOLD_MS = 10_000;
+
+/** Orders events by time, then eventID (the order the recorded data uses). */
+export function compareEvents(a: TrailEvent, b: TrailEvent): number {
+  return a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+export class RuleIndex {
+  readonly byAnchor = new Map<string, SignalRule[]>();
+  constructor(readonly rules: readonly SignalRule[]) {
+    for (const rule of rules) {
+      for (const anchor of rule.anchors) this.byAnchor.set(anchor, [...(this.byAnchor.get(anchor) ?? []), rule]);
+    }
+  }
+}
+
+/** The wildcard event kind: a rule anchored on it considers every event its conditions accept. */
+export const ANY_EVENT = '*';
+
+function eligible(rule: SignalRule, event: TrailEvent): boolean {
+  const key = rule.members.has(event.ref) ? event.ref : rule.members.has(ANY_EVENT) ? ANY_EVENT : null;
+  if (key === null) return false;
+  const conditions = rule.conditions.get(key);
+  return !conditions || conditions.every((test) => test(event.record as Record<string, unknown>));
+}
+
+interface Candidate {
+  rule: SignalRule;
+  anchorIndex: number;
+  members: number[];
+  score: number[];
+}
+
+/** Lexicographic comparison of scores: larger is better. */
+function compareScores(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+class MaxHeap {
+  private items: Candidate[] = [];
+  constructor(private readonly better: (a: Candidate, b: Candidate) => boolean) {}
+  get size(): number {
+    return this.items.length;
+  }
+  push(item: Candidate): void {
+    const items = this.items;
+    items.push(item);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.better(items[i], items[parent])) break;
+      [items[i], items[parent]] = [items[parent], items[i]];
+      i = parent;
+    }
+  }
+  pop(): Candidate | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length > 0 && last) {
+      items[0] = last;
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        const right = left + 1;
+        let best = i;
+        if (left < items.length && this.better(items[left], items[best])) best = left;
+        if (right < items.length && this.better(items[right], items[best])) best = right;
+        if (best === i) break;
+        [items[i], items[best]] = [items[best], items[i]];
+        i = best;
+      }
+    }
+    return top;
+  }
+}
+
+/** Maps one session's events. Deterministic for a given set of events, whatever their input order. */
+export function mapSession(input: readonly TrailEvent[], index: RuleIndex): MapResult {
+  const events = [...input].sort(compareEvents);
+  const claimed = new Array<boolean>(events.length).fill(false);
+
+  const firstAtOrAfter = (time: number): number => {
+    let lo = 0;
+    let hi = events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (events[mid].time < time) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+
+  const evaluate = (rule: SignalRule, anchorIndex: number): Candidate | null => {
+    if (claimed[anchorIndex]) return null;
+    const anchor = events[anchorIndex];
+    if (!eligible(rule, anchor)) return null;
+    const members: number[] = [];
+    const seenRefs = new Set<string>();
+    const end = anchor.time + rule.afterMs;
+    for (let i = firstAtOrAfter(anchor.time - rule.beforeMs); i < events.length && events[i].time <= end; i++) {
+      if (claimed[i]) continue;
+      const event = events[i];
+      if (rule.forbidden.has(event.ref)) return null;
+      if (!eligible(rule, event)) continue;
+      members.push(i);
+      seenRefs.add(event.ref);
+    }
+    let requiredFound = 0;
+    for (const ref of rule.required) {
+      if (!seenRefs.has(ref)) return null;
+      requiredFound++;
+    }
+    // Specific actions beat background and generic ones; then more required evidence, explicit
+    // priority, more distinct event kinds, more events; then earlier anchor and label for determinism.
+    const kindRank = rule.kind === 'action' ? 2 : rule.kind === 'suppress' ? 1 : 0;
+    const score = [kindRank, requiredFound, rule.priority, seenRefs.size, members.length, -anchor.time];
+    return { rule, anchorIndex, members, score };
+  };
+
+  const better = (a: Candidate, b: Candidate): boolean => {
+    const byScore = compareScores(a.score, b.score);
+    if (byScore !== 0) return byScore > 0;
+    if (a.anchorIndex !== b.anchorIndex) return a.anchorIndex < b.anchorIndex;
+    return a.rule.label < b.rule.label;
+  };
+
+  const heap = new MaxHeap(better);
+  const anyEventRules = index.byAnchor.get(ANY_EVENT) ?? [];
+  events.forEach((event, anchorIndex) => {
+    for (const rule of [...(index.byAnchor.get(event.ref) ?? []), ...anyEventRules]) {
+      const candidate = evaluate(rule, anchorIndex);
+      if (candidate) heap.push(candidate);
+    }
+  });
+
+  const matches: RuleMatch[] = [];
+  while (heap.size > 0) {
+    const top = heap.pop()!;
+    if (top.members.some((i) => claimed[i])) {
+      const fresh = evaluate(top.rule, top.anchorIndex);
+      if (fresh) heap.push(fresh);
+      continue;
+    }
+    for (const i of top.members) claimed[i] = true;
+    matches.push({ rule: top.rule, anchor: events[top.anchorIndex], events: top.members.map((i) => events[i]) });
+  }
+
+  matches.sort((a, b) => compareEvents(a.events[0], b.events[0]));
+  const folded = foldGenerics(matches);
+  return { matches: folded, unmapped: events.filter((_, i) => !claimed[i]) };
+}
+
+/** A generic action followed closely by a specific one becomes part of it. */
+function foldGenerics(matches: RuleMatch[]): RuleMatch[] {
+  const result: RuleMatch[] = [];
+  for (let i = 0; i < matches.length; i++) {
+    const match = matches[i];
+    if (match.rule.kind !== 'generic') {
+      result.push(match);
+      continue;
+    }
+    const lastTime = match.events[match.events.length - 1].time;
+    const next = matches
+      .slice(i + 1)
+      .find((m) => m.rule.kind === 'action' && m.events[0].time - lastTime <= GENERIC_FOLD_MS);
+    if (next) next.events = [...match.events, ...next.events].sort(compareEvents);
+    else result.push(match);
+  }
+  return result;
+}

@@ -1,0 +1,235 @@
+/**
+ * Reading every input shape people have: CloudTrail log objects, JSON arrays, NDJSON,
+ * `aws cloudtrail lookup-events` output, gzip or not, files, folders and stdin.
+ * A problem with one input is reported with its source and reason; the others still run.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { CloudTrailRecord, InputProblem, TrailEvent } from './types.ts';
+
+/** Default ceiling on one input's decompressed size; CloudTrail objects are ≤ 50 MB compressed. */
+export const DEFAULT_MAX_INPUT_BYTES = 1024 * 1024 * 1024;
+
+export interface ReadResult {
+  events: TrailEvent[];
+  problems: InputProblem[];
+  /** Inputs read, in the order read (folders expanded). */
+  sources: string[];
+  /** Inputs skipped on purpose (digests, Insights), with why. */
+  skipped: InputProblem[];
+}
+
+export interface ReadOptions {
+  maxInputBytes?: number;
+  /** Reads stdin when an input is `-`; injectable for tests. */
+  readStdin?: () => Promise<Buffer>;
+}
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+/** Why a path is skipped without reading it, or null when it should be read. */
+export function skipReason(path: string): string | null {
+  const normalized = path.replaceAll('\\', '/');
+  if (/(^|\/)CloudTrail-Digest\//.test(normalized) || /_CloudTrail-Digest_/.test(normalized)) {
+    return 'CloudTrail digest file (integrity hashes, not events)';
+  }
+  if (/(^|\/)CloudTrail-Insight\//.test(normalized)) return 'CloudTrail Insights file (not API events)';
+  return null;
+}
+
+function isEventFile(name: string): boolean {
+  return /\.(json|jsonl|ndjson|json\.gz|jsonl\.gz|ndjson\.gz|gz)$/i.test(name);
+}
+
+async function expandInput(input: string, out: string[], skipped: InputProblem[]): Promise<void> {
+  if (input === '-') {
+    out.push(input);
+    return;
+  }
+  const info = await stat(input);
+  if (!info.isDirectory()) {
+    out.push(input);
+    return;
+  }
+  const entries = await readdir(input, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const path = join(input, entry.name);
+    const reason = skipReason(entry.isDirectory() ? `${path}/` : path);
+    if (reason) {
+      skipped.push({ source: path, reason });
+    } else if (entry.isDirectory()) {
+      await expandInput(path, out, skipped);
+    } else if (entry.isFile() && isEventFile(entry.name)) {
+      out.push(path);
+    }
+  }
+}
+
+/** Turns raw bytes (gzip or not) into text, enforcing the size ceiling. */
+export function decodeInput(bytes: Buffer, maxBytes = DEFAULT_MAX_INPUT_BYTES): string {
+  let data = bytes;
+  if (bytes.length >= 2 && bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]) {
+    try {
+      data = gunzipSync(bytes, { maxOutputLength: maxBytes });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'ERR_BUFFER_TOO_LARGE' || /maxOutputLength|Cannot create a Buffer/.test(String(error))) {
+        throw new Error(`decompressed size exceeds the ${maxBytes}-byte limit`);
+      }
+      throw new Error(`not a valid gzip stream (${(error as Error).message})`);
+    }
+  }
+  if (data.length > maxBytes) throw new Error(`size ${data.length} bytes exceeds the ${maxBytes}-byte limit`);
+  return data.toString('utf8');
+}
+
+function asRecordList(value: unknown): unknown[] | null {
+  if (Array.isArray(value)) return value;
+  if (value && typeof value === 'object') {
+    const object = value as Record<string, unknown>;
+    if (Array.isArray(object.Records)) return object.Records;
+    if (Array.isArray(object.Events)) return object.Events; // lookup-events output
+    if (typeof object.eventName === 'string' || typeof object.CloudTrailEvent === 'string') return [object];
+  }
+  return null;
+}
+
+/** Unwraps a lookup-events entry (`CloudTrailEvent` holds the record as a JSON string). */
+function unwrapRecord(item: unknown): CloudTrailRecord {
+  if (!item || typeof item !== 'object' || Array.isArray(item)) throw new Error('record is not a JSON object');
+  const object = item as Record<string, unknown>;
+  if (typeof object.CloudTrailEvent === 'string') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(object.CloudTrailEvent);
+    } catch (error) {
+      throw new Error(`CloudTrailEvent is not valid JSON (${(error as Error).message})`);
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new Error('CloudTrailEvent is not a JSON object');
+    }
+    return parsed as CloudTrailRecord;
+  }
+  return object as CloudTrailRecord;
+}
+
+/** Parses one input's text into raw items: a JSON document, or NDJSON when that fails. */
+export function parseItems(text: string): { items: unknown[]; lineProblems: { index: number; reason: string }[] } {
+  const trimmed = text.trim();
+  if (trimmed === '') return { items: [], lineProblems: [] };
+  try {
+    const list = asRecordList(JSON.parse(trimmed));
+    if (!list) throw new Error('JSON document is neither {"Records":[…]}, {"Events":[…]}, an array nor an event');
+    return { items: list, lineProblems: [] };
+  } catch (documentError) {
+    const lines = trimmed.split(/\r?\n/);
+    if (lines.length < 2) throw documentError;
+    const items: unknown[] = [];
+    const lineProblems: { index: number; reason: string }[] = [];
+    lines.forEach((line, lineIndex) => {
+      if (line.trim() === '') return;
+      try {
+        const list = asRecordList(JSON.parse(line));
+        if (list) items.push(...list);
+        else lineProblems.push({ index: lineIndex + 1, reason: 'line is not a CloudTrail event' });
+      } catch (error) {
+        lineProblems.push({ index: lineIndex + 1, reason: `line is not valid JSON (${(error as Error).message})` });
+      }
+    });
+    if (items.length === 0 && lineProblems.length > 0) throw documentError;
+    return { items, lineProblems };
+  }
+}
+
+export function serviceOf(eventSource: string): string {
+  return eventSource.replace(/\.amazonaws\.com$/, '');
+}
+
+/** Validates one record's core fields; a record without eventID gets a content-derived one. */
+export function toTrailEvent(record: CloudTrailRecord, source: string, index: number): TrailEvent {
+  const missing = (['eventTime', 'eventSource', 'eventName'] as const).filter(
+    (field) => typeof record[field] !== 'string' || record[field] === '',
+  );
+  if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}`);
+  const time = Date.parse(record.eventTime as string);
+  if (Number.isNaN(time)) throw new Error(`eventTime ${JSON.stringify(record.eventTime)} is not a timestamp`);
+  const id =
+    typeof record.eventID === 'string' && record.eventID !== ''
+      ? record.eventID
+      : `synthetic-${createHash('sha256').update(JSON.stringify(record)).digest('hex').slice(0, 32)}`;
+  return {
+    id,
+    time,
+    ref: `${serviceOf(record.eventSource as string)}:${record.eventName}`,
+    record,
+    origin: { source, index },
+  };
+}
+
+/** Parses one input's bytes; record-level problems are collected, not thrown. */
+export function readEventsFromBytes(
+  bytes: Buffer,
+  source: string,
+  maxBytes = DEFAULT_MAX_INPUT_BYTES,
+): { events: TrailEvent[]; problems: InputProblem[] } {
+  const { items, lineProblems } = parseItems(decodeInput(bytes, maxBytes));
+  const problems: InputProblem[] = lineProblems.map((p) => ({ source, index: p.index, reason: p.reason }));
+  const events: TrailEvent[] = [];
+  items.forEach((item, index) => {
+    try {
+      events.push(toTrailEvent(unwrapRecord(item), source, index));
+    } catch (error) {
+      problems.push({ source, index, reason: (error as Error).message });
+    }
+  });
+  return { events, problems };
+}
+
+async function readAllStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Reads every input; never throws for a bad input, reports it instead. */
+export async function readInputs(inputs: string[], options: ReadOptions = {}): Promise<ReadResult> {
+  const maxBytes = options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
+  const result: ReadResult = { events: [], problems: [], sources: [], skipped: [] };
+  const files: string[] = [];
+  for (const input of inputs) {
+    try {
+      await expandInput(input, files, result.skipped);
+    } catch (error) {
+      result.problems.push({ source: input, reason: describeFsError(error) });
+    }
+  }
+  for (const file of files) {
+    try {
+      const bytes = file === '-' ? await (options.readStdin ?? readAllStdin)() : await readSized(file, maxBytes);
+      const { events, problems } = readEventsFromBytes(bytes, file, maxBytes);
+      result.events.push(...events);
+      result.problems.push(...problems);
+      result.sources.push(file);
+    } catch (error) {
+      result.problems.push({ source: file, reason: describeFsError(error) });
+    }
+  }
+  return result;
+}
+
+async function readSized(file: string, maxBytes: number): Promise<Buffer> {
+  const info = await stat(file);
+  if (info.size > maxBytes) throw new Error(`size ${info.size} bytes exceeds the ${maxBytes}-byte limit`);
+  return readFile(file);
+}
+
+function describeFsError(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  if (code === 'ENOENT') return 'no such file or folder';
+  if (code === 'EACCES') return 'permission denied';
+  if (code === 'EISDIR') return 'is a folder';
+  return (error as Error).message ?? String(error);
+}

@@ -1,0 +1,174 @@
+/**
+ * Loading signal rules: YAML → schema validation → semantic validators → compiled rules.
+ * Every problem is collected with its file, rule and field instead of stopping at the first.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parseDocument } from 'yaml';
+import { compileCondition } from './conditions.ts';
+import type { CompiledCondition, RuleFileSpec, RuleSpec, SignalRule } from './model.ts';
+
+export const DEFAULT_RULES_DIR = fileURLToPath(new URL('../../rules/signals', import.meta.url));
+const SCHEMA_PATH = fileURLToPath(new URL('../../rules/schema/signal-rules.schema.json', import.meta.url));
+const DEFAULT_WINDOW_SECONDS = 3;
+
+export interface RuleProblem {
+  file: string;
+  rule?: string;
+  field?: string;
+  message: string;
+}
+
+export class RuleLoadError extends Error {
+  constructor(readonly problems: RuleProblem[]) {
+    super(`invalid rules:\n${problems.map(formatRuleProblem).join('\n')}`);
+  }
+}
+
+export function formatRuleProblem(problem: RuleProblem): string {
+  const where = [problem.file, problem.rule && `rule ${problem.rule}`, problem.field && `field ${problem.field}`]
+    .filter(Boolean)
+    .join(': ');
+  return `${where}: ${problem.message}`;
+}
+
+let validator: ReturnType<Ajv['compile']> | undefined;
+function schemaValidator() {
+  validator ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')));
+  return validator;
+}
+
+/** Turns an ajv error into file / rule / field, naming the rule by its label when it has one. */
+function schemaProblem(file: string, spec: unknown, error: ErrorObject): RuleProblem {
+  const match = /^\/rules\/(\d+)(\/.*)?$/.exec(error.instancePath);
+  let rule: string | undefined;
+  let field = error.instancePath || '/';
+  if (match) {
+    const raw = (spec as { rules?: { label?: unknown }[] }).rules?.[Number(match[1])];
+    rule = typeof raw?.label === 'string' ? raw.label : `#${match[1]}`;
+    field = match[2] ? match[2].slice(1).replaceAll('/', '.') : '(rule)';
+  }
+  const detail =
+    error.keyword === 'additionalProperties'
+      ? `unknown property "${(error.params as { additionalProperty: string }).additionalProperty}"`
+      : error.keyword === 'enum'
+        ? `${error.message}: ${(error.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
+        : (error.message ?? error.keyword);
+  return { file, rule, field, message: detail };
+}
+
+/** Semantic checks the schema cannot express. */
+function semanticProblems(file: string, rule: RuleSpec): RuleProblem[] {
+  const problems: RuleProblem[] = [];
+  const members = new Set([...rule.anchors, ...(rule.required ?? []), ...(rule.optional ?? [])]);
+  for (const [index, condition] of (rule.when ?? []).entries()) {
+    if (condition.event && !members.has(condition.event)) {
+      problems.push({ file, rule: rule.label, field: `when.${index}.event`, message: `${condition.event} is not one of the rule's events` });
+    }
+    try {
+      compileCondition(condition);
+    } catch (error) {
+      problems.push({ file, rule: rule.label, field: `when.${index}`, message: (error as Error).message });
+    }
+  }
+  for (const [key, extraction] of Object.entries(rule.extract ?? {})) {
+    if (extraction.event && extraction.event !== '*' && !members.has(extraction.event)) {
+      problems.push({ file, rule: rule.label, field: `extract.${key}.event`, message: `${extraction.event} is not one of the rule's events` });
+    }
+  }
+  for (const forbidden of rule.forbidden ?? []) {
+    if (members.has(forbidden)) {
+      problems.push({ file, rule: rule.label, field: 'forbidden', message: `${forbidden} is also one of the rule's events` });
+    }
+  }
+  const kind = rule.kind ?? 'action';
+  if (rule.label.startsWith('Suppress') !== (kind === 'suppress')) {
+    problems.push({ file, rule: rule.label, field: 'kind', message: 'Suppress* labels and kind "suppress" go together' });
+  }
+  if (rule.label.startsWith('Generic_') !== (kind === 'generic')) {
+    problems.push({ file, rule: rule.label, field: 'kind', message: 'Generic_* labels and kind "generic" go together' });
+  }
+  return problems;
+}
+
+function compile(file: string, service: string, rule: RuleSpec): SignalRule {
+  const conditions = new Map<string, CompiledCondition[]>();
+  const anchorKey = '@anchor';
+  for (const condition of rule.when ?? []) {
+    const key = condition.event ?? anchorKey;
+    conditions.set(key, [...(conditions.get(key) ?? []), compileCondition(condition)]);
+  }
+  // Conditions without `event` constrain every anchor kind.
+  const anchorConditions = conditions.get(anchorKey) ?? [];
+  conditions.delete(anchorKey);
+  if (anchorConditions.length > 0) {
+    for (const anchor of rule.anchors) conditions.set(anchor, [...(conditions.get(anchor) ?? []), ...anchorConditions]);
+  }
+  const required = [...new Set([...(rule.required ?? [])])];
+  return {
+    label: rule.label,
+    name: rule.name,
+    service,
+    breadcrumb: rule.breadcrumb ?? null,
+    risk: rule.risk,
+    kind: rule.kind ?? 'action',
+    summary: rule.summary,
+    url: rule.url ?? null,
+    beforeMs: (rule.window?.before ?? DEFAULT_WINDOW_SECONDS) * 1000,
+    afterMs: (rule.window?.after ?? DEFAULT_WINDOW_SECONDS) * 1000,
+    anchors: new Set(rule.anchors),
+    required,
+    members: new Set([...rule.anchors, ...required, ...(rule.optional ?? [])]),
+    forbidden: new Set(rule.forbidden ?? []),
+    conditions,
+    priority: rule.priority ?? 0,
+    extract: rule.extract ?? {},
+    tests: rule.tests ?? [],
+    file,
+  };
+}
+
+/** Validates and compiles rule files given as (name, YAML text); throws RuleLoadError listing every problem. */
+export function compileRuleSources(sources: { file: string; text: string }[]): SignalRule[] {
+  const problems: RuleProblem[] = [];
+  const rules: SignalRule[] = [];
+  const seen = new Map<string, string>();
+  for (const { file, text } of sources) {
+    const document = parseDocument(text, { prettyErrors: true });
+    if (document.errors.length > 0) {
+      problems.push(...document.errors.map((error) => ({ file, message: `YAML: ${error.message}` })));
+      continue;
+    }
+    const spec = document.toJS() as unknown;
+    const validate = schemaValidator();
+    if (!validate(spec)) {
+      problems.push(...(validate.errors ?? []).map((error) => schemaProblem(file, spec, error)));
+      continue;
+    }
+    const fileSpec = spec as RuleFileSpec;
+    for (const rule of fileSpec.rules) {
+      const ruleProblems = semanticProblems(file, rule);
+      const previous = seen.get(rule.label);
+      if (previous) ruleProblems.push({ file, rule: rule.label, field: 'label', message: `duplicate label (also in ${previous})` });
+      seen.set(rule.label, file);
+      if (ruleProblems.length > 0) problems.push(...ruleProblems);
+      else rules.push(compile(file, fileSpec.service, rule));
+    }
+  }
+  if (problems.length > 0) throw new RuleLoadError(problems);
+  return rules;
+}
+
+/** Reads every `*.yaml` file of a folder (sorted, so rule order is stable). */
+export function readRuleSources(dir: string = DEFAULT_RULES_DIR): { file: string; text: string }[] {
+  return readdirSync(dir)
+    .filter((name) => /\.ya?ml$/.test(name))
+    .sort()
+    .map((name) => ({ file: join(dir, name), text: readFileSync(join(dir, name), 'utf8') }));
+}
+
+export function loadRules(dir: string = DEFAULT_RULES_DIR): SignalRule[] {
+  return compileRuleSources(readRuleSources(dir));
+}

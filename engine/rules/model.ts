@@ -1,0 +1,93 @@
+/** The in-memory form of a signal rule, as validated from rules/signals/*.yaml. */
+import type { Risk } from '../types.ts';
+
+export type RuleKind = 'action' | 'generic' | 'suppress';
+
+export type Scalar = string | number | boolean;
+
+export interface Condition {
+  /** Events of this kind must satisfy it; undefined means the anchor. */
+  event?: string;
+  field: string;
+  equals?: Scalar;
+  notEquals?: Scalar;
+  in?: Scalar[];
+  notIn?: Scalar[];
+  present?: boolean;
+  matches?: string;
+  countAtLeast?: number;
+  countAtMost?: number;
+}
+
+export interface Extraction {
+  event?: string;
+  /** One path, or several whose values are combined in order. */
+  field: string | string[];
+  as?: 'first' | 'list' | 'count';
+}
+
+export interface RuleTestEvent {
+  event: string;
+  at?: number;
+  [field: string]: unknown;
+}
+
+export interface RuleTest {
+  name: string;
+  maps: boolean;
+  events: RuleTestEvent[];
+  additionalData?: Record<string, unknown>;
+}
+
+/** A rule as written in YAML. */
+export interface RuleSpec {
+  label: string;
+  name: string;
+  breadcrumb?: string | null;
+  risk: Risk;
+  kind?: RuleKind;
+  summary: string;
+  url?: string | null;
+  window?: { before?: number; after?: number };
+  anchors: string[];
+  required?: string[];
+  optional?: string[];
+  forbidden?: string[];
+  when?: Condition[];
+  priority?: number;
+  extract?: Record<string, Extraction>;
+  tests?: RuleTest[];
+}
+
+export interface RuleFileSpec {
+  service: string;
+  rules: RuleSpec[];
+}
+
+/** A rule ready for the mapper: defaults applied, conditions compiled. */
+export interface SignalRule {
+  label: string;
+  name: string;
+  service: string;
+  breadcrumb: string | null;
+  risk: Risk;
+  kind: RuleKind;
+  summary: string;
+  url: string | null;
+  beforeMs: number;
+  afterMs: number;
+  anchors: ReadonlySet<string>;
+  required: readonly string[];
+  /** Every event kind the rule absorbs: anchors ∪ required ∪ optional. */
+  members: ReadonlySet<string>;
+  forbidden: ReadonlySet<string>;
+  /** Compiled conditions by the event kind they constrain. */
+  conditions: ReadonlyMap<string, readonly CompiledCondition[]>;
+  priority: number;
+  extract: Readonly<Record<string, Extraction>>;
+  tests: readonly RuleTest[];
+  /** Where the rule was defined, for error messages. */
+  file: string;
+}
+
+export type CompiledCondition = (record: Record<string, unknown>) => boolean;

@@ -1,0 +1,36 @@
+/** Reading values out of records with dotted paths; `a.b[].c` walks every item of array b. */
+import { userAgentFamily } from '../useragent.ts';
+
+type Json = unknown;
+
+/** Every value at the path (arrays marked `[]` are flattened); missing paths give []. */
+export function valuesAt(root: Json, path: string): Json[] {
+  if (path === '$userAgentFamily') {
+    const agent = (root as { userAgent?: unknown })?.userAgent;
+    return [userAgentFamily(typeof agent === 'string' ? agent : undefined)];
+  }
+  let current: Json[] = [root];
+  for (const rawSegment of path.split('.')) {
+    const spread = rawSegment.endsWith('[]');
+    const segment = spread ? rawSegment.slice(0, -2) : rawSegment;
+    const next: Json[] = [];
+    for (const value of current) {
+      if (value === null || typeof value !== 'object') continue;
+      const child = (value as Record<string, Json>)[segment];
+      if (child === undefined || child === null) continue;
+      if (spread) {
+        if (Array.isArray(child)) next.push(...child.filter((item) => item !== undefined && item !== null));
+        else next.push(child);
+      } else {
+        next.push(child);
+      }
+    }
+    current = next;
+  }
+  return current;
+}
+
+/** Values as display strings (objects are JSON-encoded). */
+export function stringValuesAt(root: Json, path: string): string[] {
+  return valuesAt(root, path).map((value) => (typeof value === 'object' ? JSON.stringify(value) : String(value)));
+}

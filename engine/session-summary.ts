@@ -1,0 +1,102 @@
+/** The readable account of one console session: who, from where, how, what they did, what was risky. */
+import { principalOf, type SessionGroup } from './sessionize.ts';
+import type { Risk, SessionSummary, Signal, TrailEvent } from './types.ts';
+import { RISK_LEVELS } from './types.ts';
+import { userAgentFamily } from './useragent.ts';
+
+const isoSeconds = (time: number) => new Date(time).toISOString().replace('.000Z', 'Z');
+
+function distinct(values: (string | null | undefined)[]): string[] {
+  return [...new Set(values.filter((v): v is string => typeof v === 'string' && v !== ''))].sort();
+}
+
+/** A caller address, not a stand-in such as "AWS Internal" or a service host name. */
+function isAddress(value: string | undefined): value is string {
+  return !!value && value !== 'AWS Internal' && !/\.amazonaws\.com$/.test(value);
+}
+
+function mfaOf(events: TrailEvent[]): boolean | null {
+  for (const event of events) {
+    const used = (event.record.additionalEventData as { MFAUsed?: unknown } | undefined)?.MFAUsed;
+    if (event.record.eventName === 'ConsoleLogin' && (used === 'Yes' || used === 'No')) return used === 'Yes';
+  }
+  for (const event of events) {
+    const flag = event.record.userIdentity?.sessionContext?.attributes?.mfaAuthenticated;
+    if (flag === 'true' || flag === 'false') return flag === 'true';
+  }
+  return null;
+}
+
+function loginResultOf(events: TrailEvent[]): 'Success' | 'Failure' | null {
+  const login = events.find((e) => e.record.eventName === 'ConsoleLogin');
+  const result = (login?.record.responseElements as { ConsoleLogin?: unknown } | null | undefined)?.ConsoleLogin;
+  return result === 'Success' || result === 'Failure' ? result : null;
+}
+
+export function riskAtLeast(risk: Risk, floor: Risk): boolean {
+  return RISK_LEVELS.indexOf(risk) >= RISK_LEVELS.indexOf(floor);
+}
+
+export function summarizeSession(
+  group: SessionGroup,
+  signals: Signal[],
+  unmapped: TrailEvent[],
+  suppressedEventCount: number,
+): SessionSummary {
+  const { events } = group;
+  const withIdentity = events.find((e) => e.record.userIdentity && !e.record.eventName?.startsWith('ConsoleLogin'));
+  const identitySource = withIdentity ?? events.find((e) => e.record.userIdentity);
+  const identity = identitySource?.record.userIdentity;
+  const principalArn = identitySource ? principalOf(identitySource.record) : null;
+  const visible = signals.filter((s) => !s.label.startsWith('Suppress'));
+  const risky = visible.filter((s) => riskAtLeast(s.risk, 'medium'));
+  const mappedEventCount = signals.reduce((sum, s) => sum + s.eventCount, 0);
+  const agents = distinct(
+    events.map((e) => e.record.userAgent).filter((a) => {
+      const family = userAgentFamily(a);
+      return family !== 'aws-internal' && family !== 'service';
+    }),
+  );
+  const summary: SessionSummary = {
+    id: group.id,
+    kind: group.kind,
+    principalArn,
+    principalType: identity?.type ?? null,
+    accountId:
+      identity?.accountId ?? events.find((e) => e.record.recipientAccountId)?.record.recipientAccountId ?? null,
+    accessKeyId: events.find((e) => e.record.userIdentity?.accessKeyId)?.record.userIdentity?.accessKeyId ?? null,
+    sourceIps: distinct(events.map((e) => e.record.sourceIPAddress).filter(isAddress)),
+    userAgents: agents,
+    regions: distinct(events.map((e) => e.record.awsRegion)),
+    mfaUsed: mfaOf(events),
+    loginResult: loginResultOf(events),
+    startTime: isoSeconds(events[0].time),
+    endTime: isoSeconds(events[events.length - 1].time),
+    eventCount: events.length,
+    signalCount: visible.length,
+    mappedEventCount,
+    unmappedEventCount: unmapped.length,
+    suppressedEventCount,
+    errorCount: events.filter((e) => e.record.errorCode).length,
+    services: distinct(visible.map((s) => s.service)),
+    riskySignals: risky.map((s) => ({ id: s.id, label: s.label, risk: s.risk, summary: s.summary })),
+    unmappedEventIds: unmapped.map((e) => e.id),
+    summary: '',
+  };
+  summary.summary = describe(summary);
+  return summary;
+}
+
+function describe(s: SessionSummary): string {
+  const who = s.principalArn ?? (s.kind === 'file' ? 'an unidentified principal' : 'an unknown principal');
+  const from = s.sourceIps.length > 0 ? ` from ${s.sourceIps.join(', ')}` : '';
+  const mfa = s.mfaUsed === null ? '' : s.mfaUsed ? ' with MFA' : ' without MFA';
+  const login = s.loginResult === 'Failure' ? ' (failed sign-in)' : '';
+  const minutes = Math.max(1, Math.round((Date.parse(s.endTime) - Date.parse(s.startTime)) / 60_000));
+  const services = s.services.length > 0 ? ` in ${s.services.join(', ')}` : '';
+  const risky = s.riskySignals.length > 0 ? `; ${s.riskySignals.length} risky` : '';
+  return (
+    `${who}${from}${mfa}${login}: ${s.signalCount} actions${services} over ${minutes} min` +
+    ` (${s.eventCount} events, ${s.unmappedEventCount} unmapped${risky})`
+  );
+}

@@ -1,0 +1,172 @@
+/**
+ * Grouping events into console sessions (DESIGN.md, "Console sessions" and "Sign-in").
+ *
+ * - A console event carries console credentials (`sessionCredentialFromConsole`), is a sign-in
+ *   event, or comes from a browser/console user agent. Its session is its temporary access key,
+ *   or failing that its principal + session creation date (+ source IP).
+ * - `GetSigninToken` names the console session key it issues; `ConsoleLogin` joins the session of
+ *   the same principal that starts right after it (or the `GetSigninToken` just before it).
+ * - Records with no identity fields at all form one session per input source.
+ * - Everything else is programmatic activity: kept, with no session.
+ */
+import { createHash } from 'node:crypto';
+import { compareEvents } from './map.ts';
+import type { CloudTrailRecord, TrailEvent } from './types.ts';
+import { isConsoleFamily, userAgentFamily } from './useragent.ts';
+
+export interface SessionGroup {
+  id: string;
+  kind: 'console' | 'file';
+  /** Sorted by time, then eventID. */
+  events: TrailEvent[];
+}
+
+export interface Sessionized {
+  sessions: SessionGroup[];
+  /** Events outside any console session (programmatic calls), sorted. */
+  other: TrailEvent[];
+}
+
+/** How long after a sign-in the session it starts may make its first call. */
+const LOGIN_LINK_MS = 5 * 60_000;
+/** How close a ConsoleLogin follows the GetSigninToken that issued its session key. */
+const TOKEN_LINK_MS = 60_000;
+
+export function sessionIdFor(key: string): string {
+  return `s-${createHash('sha256').update(key).digest('hex').slice(0, 20)}`;
+}
+
+function hasIdentity(record: CloudTrailRecord): boolean {
+  return (
+    record.userIdentity !== undefined ||
+    record.sourceIPAddress !== undefined ||
+    record.sessionCredentialFromConsole !== undefined ||
+    record.recipientAccountId !== undefined
+  );
+}
+
+export function isSignIn(record: CloudTrailRecord): boolean {
+  return (
+    record.eventType === 'AwsConsoleSignIn' ||
+    (record.eventSource === 'signin.amazonaws.com' &&
+      (record.eventName === 'ConsoleLogin' || record.eventName === 'GetSigninToken'))
+  );
+}
+
+export function isConsoleEvent(record: CloudTrailRecord): boolean {
+  if (record.sessionCredentialFromConsole === 'true' || isSignIn(record)) return true;
+  const family = userAgentFamily(record.userAgent);
+  // Without the 1.08 flag, only a browser or console front end identifies console traffic.
+  return family === 'browser' || family === 'console';
+}
+
+export function principalOf(record: CloudTrailRecord): string | null {
+  const identity = record.userIdentity;
+  if (!identity) return null;
+  if (identity.arn) return identity.arn;
+  if (identity.sessionContext?.sessionIssuer?.arn) return identity.sessionContext.sessionIssuer.arn;
+  if (identity.userName) return `${identity.accountId ?? '?'}:${identity.userName}`;
+  if (identity.principalId) return `${identity.accountId ?? '?'}:${identity.principalId}`;
+  return null;
+}
+
+function consoleKey(record: CloudTrailRecord): string | null {
+  const key = record.userIdentity?.accessKeyId;
+  if (key) return `key:${key}`;
+  const principal = principalOf(record);
+  if (!principal) return null;
+  const created = record.userIdentity?.sessionContext?.attributes?.creationDate ?? '';
+  return `principal:${principal}|${created}|${created ? '' : (record.sourceIPAddress ?? '')}`;
+}
+
+function issuedKey(record: CloudTrailRecord): string | null {
+  const credentials = (record.responseElements as { credentials?: { accessKeyId?: unknown } } | null)?.credentials;
+  return typeof credentials?.accessKeyId === 'string' ? `key:${credentials.accessKeyId}` : null;
+}
+
+/** Groups events into sessions; deterministic whatever the input order. */
+export function sessionize(input: readonly TrailEvent[]): Sessionized {
+  const events = [...input].sort(compareEvents);
+  const groups = new Map<string, { kind: 'console' | 'file'; events: TrailEvent[] }>();
+  const add = (key: string, kind: 'console' | 'file', event: TrailEvent) => {
+    const group = groups.get(key) ?? { kind, events: [] };
+    group.events.push(event);
+    groups.set(key, group);
+  };
+  const other: TrailEvent[] = [];
+  const logins: TrailEvent[] = [];
+  const tokens: { event: TrailEvent; key: string }[] = [];
+
+  for (const event of events) {
+    const record = event.record;
+    if (!hasIdentity(record)) {
+      add(`file:${event.origin.source}`, 'file', event);
+    } else if (record.eventName === 'ConsoleLogin' || (isSignIn(record) && !issuedKey(record))) {
+      logins.push(event);
+    } else if (isSignIn(record)) {
+      const key = issuedKey(record)!;
+      tokens.push({ event, key });
+      add(key, 'console', event);
+    } else if (isConsoleEvent(record)) {
+      const key = consoleKey(record);
+      if (key) add(key, 'console', event);
+      else other.push(event);
+    } else {
+      // Calls made with a console session's key but another user agent (AWS Internal…) still belong to it.
+      const key = record.userIdentity?.accessKeyId ? `key:${record.userIdentity.accessKeyId}` : null;
+      if (key && groups.has(key)) add(key, 'console', event);
+      else other.push(event);
+    }
+  }
+
+  // Second pass for calls that came before their session's first console call in sort order.
+  const stillOther: TrailEvent[] = [];
+  for (const event of other) {
+    const key = event.record.userIdentity?.accessKeyId ? `key:${event.record.userIdentity.accessKeyId}` : null;
+    if (key && groups.get(key)?.kind === 'console') add(key, 'console', event);
+    else stillOther.push(event);
+  }
+
+  for (const login of logins) add(loginSessionKey(login, groups, tokens), 'console', login);
+
+  const sessions = [...groups.entries()].map(([key, group]) => ({
+    id: sessionIdFor(key),
+    kind: group.kind,
+    events: group.events.sort(compareEvents),
+  }));
+  sessions.sort((a, b) => compareEvents(a.events[0], b.events[0]) || (a.id < b.id ? -1 : 1));
+  return { sessions, other: stillOther };
+}
+
+/** The session a sign-in starts: the token's session, else the principal's next session, else its own. */
+function loginSessionKey(
+  login: TrailEvent,
+  groups: Map<string, { kind: string; events: TrailEvent[] }>,
+  tokens: { event: TrailEvent; key: string }[],
+): string {
+  const principal = principalOf(login.record);
+  const token = tokens.find(
+    (t) =>
+      principalOf(t.event.record) === principal &&
+      login.time >= t.event.time &&
+      login.time - t.event.time <= TOKEN_LINK_MS,
+  );
+  if (token) return token.key;
+  const succeeded = (login.record.responseElements as { ConsoleLogin?: unknown } | null)?.ConsoleLogin !== 'Failure';
+  if (principal && succeeded) {
+    let best: { key: string; start: number; sameIp: boolean } | null = null;
+    for (const [key, group] of groups) {
+      if (group.kind !== 'console') continue;
+      const first = group.events.find((e) => !isSignIn(e.record));
+      if (!first || principalOf(first.record) !== principal) continue;
+      const gap = first.time - login.time;
+      if (gap < -2000 || gap > LOGIN_LINK_MS) continue;
+      const sameIp = first.record.sourceIPAddress === login.record.sourceIPAddress;
+      if (!best || (sameIp && !best.sameIp) || (sameIp === best.sameIp && first.time < best.start)) {
+        best = { key, start: first.time, sameIp };
+      }
+    }
+    if (best) return best.key;
+  }
+  return `login:${principal ?? 'unknown'}|${login.record.sourceIPAddress ?? ''}|${login.id}`;
+}

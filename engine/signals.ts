@@ -1,0 +1,63 @@
+/** Turning a rule match into a Signal: extracted values, summary, URL, stable id. */
+import { createHash } from 'node:crypto';
+import type { RuleMatch } from './map.ts';
+import type { Extraction } from './rules/model.ts';
+import { stringValuesAt } from './rules/path.ts';
+import { fillTemplate, fillUrl } from './template.ts';
+import type { AdditionalData, Signal, TrailEvent } from './types.ts';
+
+export function signalIdFor(sessionId: string, label: string, correlationId: string): string {
+  return `sig-${createHash('sha256').update(`${sessionId}\n${label}\n${correlationId}`).digest('hex').slice(0, 24)}`;
+}
+
+function extract(events: TrailEvent[], extraction: Extraction): AdditionalData[string] {
+  const source =
+    extraction.event && extraction.event !== '*' ? events.filter((e) => e.ref === extraction.event) : events;
+  const fields = Array.isArray(extraction.field) ? extraction.field : [extraction.field];
+  const values = [...new Set(source.flatMap((e) => fields.flatMap((field) => stringValuesAt(e.record, field))))];
+  switch (extraction.as ?? 'first') {
+    case 'list':
+      return values;
+    case 'count':
+      return values.length;
+    default:
+      return values[0] ?? null;
+  }
+}
+
+/** Values every template can use besides the rule's own extractions. */
+function builtins(match: RuleMatch): AdditionalData {
+  const record = match.anchor.record;
+  return {
+    awsRegion: record.awsRegion ?? null,
+    accountId: record.recipientAccountId ?? record.userIdentity?.accountId ?? null,
+    eventSource: match.anchor.ref.split(':')[0],
+    eventName: record.eventName ?? null,
+    eventCount: match.events.length,
+  };
+}
+
+export function buildSignal(match: RuleMatch, sessionId: string): Signal {
+  const { rule, events } = match;
+  const additionalData: AdditionalData = {};
+  for (const [key, extraction] of Object.entries(rule.extract)) additionalData[key] = extract(events, extraction);
+  const values = { ...builtins(match), ...additionalData };
+  const first = events[0];
+  const last = events[events.length - 1];
+  return {
+    id: signalIdFor(sessionId, rule.label, first.id),
+    label: rule.label,
+    name: rule.name,
+    summary: fillTemplate(rule.summary, values),
+    url: fillUrl(rule.url, values),
+    service: rule.service,
+    risk: rule.risk,
+    correlationId: first.id,
+    eventIds: events.map((e) => e.id),
+    eventCount: events.length,
+    firstEventTime: new Date(first.time).toISOString().replace('.000Z', 'Z'),
+    lastEventTime: new Date(last.time).toISOString().replace('.000Z', 'Z'),
+    additionalData,
+    sessionId,
+  };
+}

@@ -1,0 +1,27 @@
+/** Classifies a CloudTrail userAgent into the families rules and summaries care about. */
+export type UserAgentFamily =
+  | 'browser'
+  | 'console'
+  | 'aws-internal'
+  | 'service'
+  | 'cli'
+  | 'sdk'
+  | 'signin'
+  | 'unknown';
+
+export function userAgentFamily(agent: string | undefined): UserAgentFamily {
+  if (!agent) return 'unknown';
+  if (/^Mozilla\//.test(agent)) return 'browser';
+  if (/S3Console|EC2ConsoleFrontend|AWS Console|console\.amazonaws\.com|\[AWSCloudTrail/i.test(agent)) return 'console';
+  if (/^aws-cli\//.test(agent)) return 'cli';
+  if (/^Jersey\//.test(agent)) return 'signin';
+  if (agent === 'AWS Internal' || /^aws-internal\//.test(agent)) return 'aws-internal';
+  if (/^[a-z0-9.-]+\.amazonaws\.com$/.test(agent)) return 'service';
+  if (/aws-sdk|Boto3|botocore|aws-cdk|terraform|HashiCorp/i.test(agent)) return 'sdk';
+  return 'unknown';
+}
+
+/** True when the agent is one the console (or AWS on its behalf) uses, not a CLI or SDK. */
+export function isConsoleFamily(family: UserAgentFamily): boolean {
+  return family === 'browser' || family === 'console' || family === 'aws-internal' || family === 'signin';
+}
