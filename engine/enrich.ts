@@ -4,12 +4,15 @@ import type { SignalRule } from './rules/model.ts';
 import { summarizeSession } from './session-summary.ts';
 import { sessionize } from './sessionize.ts';
 import { buildSignal } from './signals.ts';
+import { contextOf, type SignalContext } from './tables.ts';
 import type { EventEnrichment, SessionSummary, Signal, TrailEvent } from './types.ts';
 
 export interface EnrichedSession {
   summary: SessionSummary;
   /** Every signal, Suppress ones included, sorted by first event. */
   signals: Signal[];
+  /** Where each signal happened (account, region, caller), parallel to `signals`. */
+  contexts: SignalContext[];
   unmapped: TrailEvent[];
 }
 
@@ -56,7 +59,9 @@ export function enrich(input: readonly TrailEvent[], rules: readonly SignalRule[
     const { matches, unmapped } = mapSession(group.events, index);
     const signals = matches.map((match) => buildSignal(match, group.id));
     const suppressed = signals.filter((s) => s.label.startsWith('Suppress')).reduce((n, s) => n + s.eventCount, 0);
-    sessions.push({ summary: summarizeSession(group, signals, unmapped, suppressed), signals, unmapped });
+    const summary = summarizeSession(group, signals, unmapped, suppressed);
+    const contexts = matches.map((match) => contextOf(match.events[0], summary));
+    sessions.push({ summary, signals, contexts, unmapped });
     matches.forEach((match, i) => {
       for (const event of match.events) events.push(entry(event, group.id, signals[i]));
     });

@@ -25,6 +25,8 @@ export interface ReadOptions {
   maxInputBytes?: number;
   /** Reads stdin when an input is `-`; injectable for tests. */
   readStdin?: () => Promise<Buffer>;
+  /** Called after each input file is read. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
@@ -216,8 +218,14 @@ export async function readInputs(inputs: string[], options: ReadOptions = {}): P
     } catch (error) {
       result.problems.push({ source: file, reason: describeFsError(error) });
     }
+    options.onProgress?.(result.sources.length + countFailed(result.problems, files), files.length);
   }
   return result;
+}
+
+function countFailed(problems: InputProblem[], files: string[]): number {
+  const failed = new Set(problems.filter((p) => p.index === undefined).map((p) => p.source));
+  return files.filter((f) => failed.has(f)).length;
 }
 
 async function readSized(file: string, maxBytes: number): Promise<Buffer> {

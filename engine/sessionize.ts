@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { compareEvents } from './map.ts';
 import type { CloudTrailRecord, TrailEvent } from './types.ts';
-import { isConsoleFamily, userAgentFamily } from './useragent.ts';
+import { userAgentFamily } from './useragent.ts';
 
 export interface SessionGroup {
   id: string;

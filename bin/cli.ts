@@ -1,0 +1,119 @@
+/** The `trailmap` command line: wires options to the engine and prints results. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { writeDataset } from '../engine/dataset.ts';
+import { enrich } from '../engine/enrich.ts';
+import { DEFAULT_MAX_INPUT_BYTES, readInputs } from '../engine/read.ts';
+import { DEFAULT_RULES_DIR, formatRuleProblem, loadRules, RuleLoadError } from '../engine/rules/load.ts';
+import { datasetRows } from '../engine/tables.ts';
+import { printable, renderTimeline } from '../engine/timeline.ts';
+import type { InputProblem } from '../engine/types.ts';
+import { ruleStats } from './rule-stats.ts';
+
+const FORMATS = ['timeline', 'signals-json', 'sessions-json', 'events-json'] as const;
+type Format = (typeof FORMATS)[number];
+
+/** Exit code when some inputs could not be read but the others were processed. */
+const EXIT_PARTIAL = 2;
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+function reportProblem(problem: InputProblem): void {
+  const where = problem.index === undefined ? problem.source : `${problem.source} (record ${problem.index})`;
+  process.stderr.write(`trailmap: ${printable(where)}: ${printable(problem.reason)}\n`);
+}
+
+function loadRulesOrExit(dir: string) {
+  try {
+    return loadRules(dir);
+  } catch (error) {
+    if (error instanceof RuleLoadError) {
+      for (const problem of error.problems) process.stderr.write(`${formatRuleProblem(problem)}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+function progress(enabled: boolean): ((done: number, total: number) => void) | undefined {
+  if (!enabled) return undefined;
+  return (done, total) => {
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} inputs`);
+    if (done === total) process.stderr.write('\r\x1b[K');
+  };
+}
+
+const program = new Command()
+  .name('trailmap')
+  .description('Maps AWS CloudTrail console noise to the actions people took.')
+  .showHelpAfterError();
+
+program
+  .command('enrich')
+  .description('Map CloudTrail events (files, folders, .gz, NDJSON, lookup-events output, - for stdin) to console actions')
+  .argument('<inputs...>', 'files or folders to read; - reads stdin')
+  .addOption(new Option('-f, --format <format>', 'output format').choices(FORMATS).default('timeline'))
+  .option('-o, --out <dir>', 'also write the enriched dataset (signals, sessions, event_signals) to this folder')
+  .option('--rules <dir>', 'signal rules folder', DEFAULT_RULES_DIR)
+  .option('--show-suppressed', 'show background (Suppress*) signals in the timeline', false)
+  .option('--no-color', 'never colour the timeline')
+  .option('--max-input-bytes <n>', 'largest decompressed input accepted', positiveInt, DEFAULT_MAX_INPUT_BYTES)
+  .action(async (inputs: string[], options) => {
+    const format = options.format as Format;
+    const rules = loadRulesOrExit(options.rules);
+    const read = await readInputs(inputs, {
+      maxInputBytes: options.maxInputBytes,
+      onProgress: progress(process.stderr.isTTY === true && inputs.length > 0),
+    });
+    read.problems.forEach(reportProblem);
+    const result = enrich(read.events, rules);
+    if (format === 'timeline') {
+      const color = options.color !== false && process.stdout.isTTY === true && !process.env.NO_COLOR;
+      process.stdout.write(renderTimeline(result.sessions, { color, showSuppressed: options.showSuppressed }));
+      const other = result.other.length;
+      process.stdout.write(
+        `${result.sessions.length} console sessions, ${result.sessions.reduce((n, s) => n + s.summary.signalCount, 0)} actions, ` +
+          `${other} programmatic events outside console sessions, ${read.events.length} events read from ${read.sources.length} inputs` +
+          `${read.skipped.length > 0 ? ` (${read.skipped.length} skipped: digests/Insights)` : ''}.\n`,
+      );
+    } else {
+      const payload =
+        format === 'signals-json'
+          ? result.sessions.flatMap((s) => s.signals)
+          : format === 'sessions-json'
+            ? result.sessions.map((s) => s.summary)
+            : result.events;
+      process.stdout.write(`${JSON.stringify(payload, null, 2)}\n`);
+    }
+    if (options.out) {
+      const written = await writeDataset(options.out, datasetRows(result.sessions, result.events));
+      process.stderr.write(`trailmap: wrote ${written.length} objects to ${printable(options.out)}\n`);
+    }
+    if (read.problems.length > 0) process.exitCode = EXIT_PARTIAL;
+  });
+
+const rulesCommand = program.command('rules').description('Check and describe the signal rules');
+
+rulesCommand
+  .command('lint')
+  .description('Validate rule files against the schema and the semantic checks')
+  .argument('[dir]', 'rules folder', DEFAULT_RULES_DIR)
+  .action((dir: string) => {
+    const rules = loadRulesOrExit(dir);
+    process.stdout.write(`${rules.length} rules OK in ${printable(dir)}\n`);
+  });
+
+rulesCommand
+  .command('stats')
+  .description('Rules per service and risk level, and how many carry inline tests')
+  .argument('[dir]', 'rules folder', DEFAULT_RULES_DIR)
+  .action((dir: string) => {
+    process.stdout.write(ruleStats(loadRulesOrExit(dir)));
+  });
+
+await program.parseAsync(process.argv);
