@@ -55,14 +55,24 @@ const program = new Command()
 
 program
   .command('enrich')
-  .description('Map CloudTrail events (files, folders, .gz, NDJSON, lookup-events output, - for stdin) to console actions')
+  .description(
+    'Map CloudTrail events (files, folders, .gz, NDJSON, lookup-events output, - for stdin) to console actions',
+  )
   .argument('<inputs...>', 'files or folders to read; - reads stdin')
   .addOption(new Option('-f, --format <format>', 'output format').choices(FORMATS).default('timeline'))
-  .option('-o, --out <dir>', 'also write the enriched dataset (signals, sessions, event_signals) to this folder')
+  .option(
+    '-o, --out <dir>',
+    'also write the enriched dataset (signals, sessions, event_signals) to this folder',
+  )
   .option('--rules <dir>', 'signal rules folder', DEFAULT_RULES_DIR)
   .option('--show-suppressed', 'show background (Suppress*) signals in the timeline', false)
   .option('--no-color', 'never colour the timeline')
-  .option('--max-input-bytes <n>', 'largest decompressed input accepted', positiveInt, DEFAULT_MAX_INPUT_BYTES)
+  .option(
+    '--max-input-bytes <n>',
+    'largest decompressed input accepted',
+    positiveInt,
+    DEFAULT_MAX_INPUT_BYTES,
+  )
   .action(async (inputs: string[], options) => {
     const format = options.format as Format;
     const rules = loadRulesOrExit(options.rules);
@@ -74,7 +84,9 @@ program
     const result = enrich(read.events, rules);
     if (format === 'timeline') {
       const color = options.color !== false && process.stdout.isTTY === true && !process.env.NO_COLOR;
-      process.stdout.write(renderTimeline(result.sessions, { color, showSuppressed: options.showSuppressed }));
+      process.stdout.write(
+        renderTimeline(result.sessions, { color, showSuppressed: options.showSuppressed }),
+      );
       const other = result.other.length;
       process.stdout.write(
         `${result.sessions.length} console sessions, ${result.sessions.reduce((n, s) => n + s.summary.signalCount, 0)} actions, ` +

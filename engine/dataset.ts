@@ -20,7 +20,10 @@ export interface WrittenObject {
 }
 
 /** Groups rows into objects keyed `<table>/dt=<day>/<part>.jsonl.gz`; pure, so S3 and disk share it. */
-export function datasetObjects(rows: DatasetRows, part: string): { key: string; body: Buffer; rows: number }[] {
+export function datasetObjects(
+  rows: DatasetRows,
+  part: string,
+): { key: string; body: Buffer; rows: number }[] {
   const objects: { key: string; body: Buffer; rows: number }[] = [];
   for (const table of Object.keys(TIME_FIELD) as (keyof DatasetRows)[]) {
     const byDay = new Map<string, unknown[]>();
@@ -30,7 +33,11 @@ export function datasetObjects(rows: DatasetRows, part: string): { key: string; 
     }
     for (const [day, dayRows] of [...byDay.entries()].sort()) {
       const text = `${dayRows.map((row) => JSON.stringify(row)).join('\n')}\n`;
-      objects.push({ key: `${table}/dt=${day}/${part}.jsonl.gz`, body: gzipSync(text), rows: dayRows.length });
+      objects.push({
+        key: `${table}/dt=${day}/${part}.jsonl.gz`,
+        body: gzipSync(text),
+        rows: dayRows.length,
+      });
     }
   }
   return objects;

@@ -58,7 +58,9 @@ export function enrich(input: readonly TrailEvent[], rules: readonly SignalRule[
   for (const group of groups) {
     const { matches, unmapped } = mapSession(group.events, index);
     const signals = matches.map((match) => buildSignal(match, group.id));
-    const suppressed = signals.filter((s) => s.label.startsWith('Suppress')).reduce((n, s) => n + s.eventCount, 0);
+    const suppressed = signals
+      .filter((s) => s.label.startsWith('Suppress'))
+      .reduce((n, s) => n + s.eventCount, 0);
     const summary = summarizeSession(group, signals, unmapped, suppressed);
     const contexts = matches.map((match) => contextOf(match.events[0], summary));
     sessions.push({ summary, signals, contexts, unmapped });

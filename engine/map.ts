@@ -34,7 +34,8 @@ export class RuleIndex {
   readonly byAnchor = new Map<string, SignalRule[]>();
   constructor(readonly rules: readonly SignalRule[]) {
     for (const rule of rules) {
-      for (const anchor of rule.anchors) this.byAnchor.set(anchor, [...(this.byAnchor.get(anchor) ?? []), rule]);
+      for (const anchor of rule.anchors)
+        this.byAnchor.set(anchor, [...(this.byAnchor.get(anchor) ?? []), rule]);
     }
   }
 }
@@ -127,7 +128,11 @@ export function mapSession(input: readonly TrailEvent[], index: RuleIndex): MapR
     const members: number[] = [];
     const seenRefs = new Set<string>();
     const end = anchor.time + rule.afterMs;
-    for (let i = firstAtOrAfter(anchor.time - rule.beforeMs); i < events.length && events[i].time <= end; i++) {
+    for (
+      let i = firstAtOrAfter(anchor.time - rule.beforeMs);
+      i < events.length && events[i].time <= end;
+      i++
+    ) {
       if (claimed[i]) continue;
       const event = events[i];
       if (rule.forbidden.has(event.ref)) return null;
@@ -135,11 +140,9 @@ export function mapSession(input: readonly TrailEvent[], index: RuleIndex): MapR
       members.push(i);
       seenRefs.add(event.ref);
     }
-    let requiredFound = 0;
-    for (const ref of rule.required) {
-      if (!seenRefs.has(ref)) return null;
-      requiredFound++;
-    }
+    for (const ref of rule.required) if (!seenRefs.has(ref)) return null;
+    // Distinct kinds of evidence the rule demanded: its required events plus the anchor's kind.
+    const requiredFound = new Set([...rule.required, anchor.ref]).size;
     // Specific actions beat background and generic ones; then more required evidence, explicit
     // priority, more distinct event kinds, more events; then earlier anchor and label for determinism.
     const kindRank = rule.kind === 'action' ? 2 : rule.kind === 'suppress' ? 1 : 0;
@@ -172,7 +175,11 @@ export function mapSession(input: readonly TrailEvent[], index: RuleIndex): MapR
       continue;
     }
     for (const i of top.members) claimed[i] = true;
-    matches.push({ rule: top.rule, anchor: events[top.anchorIndex], events: top.members.map((i) => events[i]) });
+    matches.push({
+      rule: top.rule,
+      anchor: events[top.anchorIndex],
+      events: top.members.map((i) => events[i]),
+    });
   }
 
   matches.sort((a, b) => compareEvents(a.events[0], b.events[0]));

@@ -101,7 +101,8 @@ function asRecordList(value: unknown): unknown[] | null {
 
 /** Unwraps a lookup-events entry (`CloudTrailEvent` holds the record as a JSON string). */
 function unwrapRecord(item: unknown): CloudTrailRecord {
-  if (!item || typeof item !== 'object' || Array.isArray(item)) throw new Error('record is not a JSON object');
+  if (!item || typeof item !== 'object' || Array.isArray(item))
+    throw new Error('record is not a JSON object');
   const object = item as Record<string, unknown>;
   if (typeof object.CloudTrailEvent === 'string') {
     let parsed: unknown;
@@ -119,12 +120,16 @@ function unwrapRecord(item: unknown): CloudTrailRecord {
 }
 
 /** Parses one input's text into raw items: a JSON document, or NDJSON when that fails. */
-export function parseItems(text: string): { items: unknown[]; lineProblems: { index: number; reason: string }[] } {
+export function parseItems(text: string): {
+  items: unknown[];
+  lineProblems: { index: number; reason: string }[];
+} {
   const trimmed = text.trim();
   if (trimmed === '') return { items: [], lineProblems: [] };
   try {
     const list = asRecordList(JSON.parse(trimmed));
-    if (!list) throw new Error('JSON document is neither {"Records":[…]}, {"Events":[…]}, an array nor an event');
+    if (!list)
+      throw new Error('JSON document is neither {"Records":[…]}, {"Events":[…]}, an array nor an event');
     return { items: list, lineProblems: [] };
   } catch (documentError) {
     const lines = trimmed.split(/\r?\n/);
@@ -138,7 +143,10 @@ export function parseItems(text: string): { items: unknown[]; lineProblems: { in
         if (list) items.push(...list);
         else lineProblems.push({ index: lineIndex + 1, reason: 'line is not a CloudTrail event' });
       } catch (error) {
-        lineProblems.push({ index: lineIndex + 1, reason: `line is not valid JSON (${(error as Error).message})` });
+        lineProblems.push({
+          index: lineIndex + 1,
+          reason: `line is not valid JSON (${(error as Error).message})`,
+        });
       }
     });
     if (items.length === 0 && lineProblems.length > 0) throw documentError;
@@ -210,7 +218,8 @@ export async function readInputs(inputs: string[], options: ReadOptions = {}): P
   }
   for (const file of files) {
     try {
-      const bytes = file === '-' ? await (options.readStdin ?? readAllStdin)() : await readSized(file, maxBytes);
+      const bytes =
+        file === '-' ? await (options.readStdin ?? readAllStdin)() : await readSized(file, maxBytes);
       const { events, problems } = readEventsFromBytes(bytes, file, maxBytes);
       result.events.push(...events);
       result.problems.push(...problems);

@@ -29,7 +29,8 @@ function mfaOf(events: TrailEvent[]): boolean | null {
 
 function loginResultOf(events: TrailEvent[]): 'Success' | 'Failure' | null {
   const login = events.find((e) => e.record.eventName === 'ConsoleLogin');
-  const result = (login?.record.responseElements as { ConsoleLogin?: unknown } | null | undefined)?.ConsoleLogin;
+  const result = (login?.record.responseElements as { ConsoleLogin?: unknown } | null | undefined)
+    ?.ConsoleLogin;
   return result === 'Success' || result === 'Failure' ? result : null;
 }
 
@@ -44,7 +45,9 @@ export function summarizeSession(
   suppressedEventCount: number,
 ): SessionSummary {
   const { events } = group;
-  const withIdentity = events.find((e) => e.record.userIdentity && !e.record.eventName?.startsWith('ConsoleLogin'));
+  const withIdentity = events.find(
+    (e) => e.record.userIdentity && !e.record.eventName?.startsWith('ConsoleLogin'),
+  );
   const identitySource = withIdentity ?? events.find((e) => e.record.userIdentity);
   const identity = identitySource?.record.userIdentity;
   const principalArn = identitySource ? principalOf(identitySource.record) : null;
@@ -52,10 +55,12 @@ export function summarizeSession(
   const risky = visible.filter((s) => riskAtLeast(s.risk, 'medium'));
   const mappedEventCount = signals.reduce((sum, s) => sum + s.eventCount, 0);
   const agents = distinct(
-    events.map((e) => e.record.userAgent).filter((a) => {
-      const family = userAgentFamily(a);
-      return family !== 'aws-internal' && family !== 'service';
-    }),
+    events
+      .map((e) => e.record.userAgent)
+      .filter((a) => {
+        const family = userAgentFamily(a);
+        return family !== 'aws-internal' && family !== 'service';
+      }),
   );
   const summary: SessionSummary = {
     id: group.id,
@@ -63,8 +68,11 @@ export function summarizeSession(
     principalArn,
     principalType: identity?.type ?? null,
     accountId:
-      identity?.accountId ?? events.find((e) => e.record.recipientAccountId)?.record.recipientAccountId ?? null,
-    accessKeyId: events.find((e) => e.record.userIdentity?.accessKeyId)?.record.userIdentity?.accessKeyId ?? null,
+      identity?.accountId ??
+      events.find((e) => e.record.recipientAccountId)?.record.recipientAccountId ??
+      null,
+    accessKeyId:
+      events.find((e) => e.record.userIdentity?.accessKeyId)?.record.userIdentity?.accessKeyId ?? null,
     sourceIps: distinct(events.map((e) => e.record.sourceIPAddress).filter(isAddress)),
     userAgents: agents,
     regions: distinct(events.map((e) => e.record.awsRegion)),

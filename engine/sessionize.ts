@@ -80,7 +80,8 @@ function consoleKey(record: CloudTrailRecord): string | null {
 }
 
 function issuedKey(record: CloudTrailRecord): string | null {
-  const credentials = (record.responseElements as { credentials?: { accessKeyId?: unknown } } | null)?.credentials;
+  const credentials = (record.responseElements as { credentials?: { accessKeyId?: unknown } } | null)
+    ?.credentials;
   return typeof credentials?.accessKeyId === 'string' ? `key:${credentials.accessKeyId}` : null;
 }
 
@@ -122,7 +123,9 @@ export function sessionize(input: readonly TrailEvent[]): Sessionized {
   // Second pass for calls that came before their session's first console call in sort order.
   const stillOther: TrailEvent[] = [];
   for (const event of other) {
-    const key = event.record.userIdentity?.accessKeyId ? `key:${event.record.userIdentity.accessKeyId}` : null;
+    const key = event.record.userIdentity?.accessKeyId
+      ? `key:${event.record.userIdentity.accessKeyId}`
+      : null;
     if (key && groups.get(key)?.kind === 'console') add(key, 'console', event);
     else stillOther.push(event);
   }
@@ -152,7 +155,8 @@ function loginSessionKey(
       login.time - t.event.time <= TOKEN_LINK_MS,
   );
   if (token) return token.key;
-  const succeeded = (login.record.responseElements as { ConsoleLogin?: unknown } | null)?.ConsoleLogin !== 'Failure';
+  const succeeded =
+    (login.record.responseElements as { ConsoleLogin?: unknown } | null)?.ConsoleLogin !== 'Failure';
   if (principal && succeeded) {
     let best: { key: string; start: number; sameIp: boolean } | null = null;
     for (const [key, group] of groups) {

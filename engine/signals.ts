@@ -14,7 +14,9 @@ function extract(events: TrailEvent[], extraction: Extraction): AdditionalData[s
   const source =
     extraction.event && extraction.event !== '*' ? events.filter((e) => e.ref === extraction.event) : events;
   const fields = Array.isArray(extraction.field) ? extraction.field : [extraction.field];
-  const values = [...new Set(source.flatMap((e) => fields.flatMap((field) => stringValuesAt(e.record, field))))];
+  const values = [
+    ...new Set(source.flatMap((e) => fields.flatMap((field) => stringValuesAt(e.record, field)))),
+  ];
   switch (extraction.as ?? 'first') {
     case 'list':
       return values;
@@ -40,7 +42,8 @@ function builtins(match: RuleMatch): AdditionalData {
 export function buildSignal(match: RuleMatch, sessionId: string): Signal {
   const { rule, events } = match;
   const additionalData: AdditionalData = {};
-  for (const [key, extraction] of Object.entries(rule.extract)) additionalData[key] = extract(events, extraction);
+  for (const [key, extraction] of Object.entries(rule.extract))
+    additionalData[key] = extract(events, extraction);
   const values = { ...builtins(match), ...additionalData };
   const first = events[0];
   const last = events[events.length - 1];

@@ -9,7 +9,11 @@ const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_]+)\s*(?:\|\s*(count|list|first))?\s*\}\
 
 export type TemplateValues = AdditionalData;
 
-function render(value: TemplateValues[string] | undefined, filter: string | undefined, missing: string): string {
+function render(
+  value: TemplateValues[string] | undefined,
+  filter: string | undefined,
+  missing: string,
+): string {
   if (value === undefined || value === null) return filter === 'count' ? '0' : missing;
   if (Array.isArray(value)) {
     if (filter === 'count') return String(value.length);
@@ -23,7 +27,9 @@ function render(value: TemplateValues[string] | undefined, filter: string | unde
 }
 
 export function fillTemplate(template: string, values: TemplateValues, missing = '?'): string {
-  return template.replace(PLACEHOLDER, (_, key: string, filter: string | undefined) => render(values[key], filter, missing));
+  return template.replace(PLACEHOLDER, (_, key: string, filter: string | undefined) =>
+    render(values[key], filter, missing),
+  );
 }
 
 /** URL templates fill values URL-encoded; null when a placeholder has no value. */
@@ -32,7 +38,8 @@ export function fillUrl(template: string | null, values: TemplateValues): string
   let complete = true;
   const url = template.replace(PLACEHOLDER, (_, key: string, filter: string | undefined) => {
     const value = values[key];
-    if (value === undefined || value === null || (Array.isArray(value) && value.length === 0)) complete = false;
+    if (value === undefined || value === null || (Array.isArray(value) && value.length === 0))
+      complete = false;
     return encodeURIComponent(render(value, filter ?? 'first', ''));
   });
   return complete ? url : null;

@@ -58,14 +58,20 @@ export function renderTimeline(sessions: EnrichedSession[], options: TimelineOpt
       const crumb = printable(signal.name).padEnd(44).slice(0, 44);
       const risk = signal.risk === 'info' ? '' : `  ${riskColor[signal.risk](`[${signal.risk}]`)}`;
       const text = suppressed ? c.dim(printable(signal.summary)) : printable(signal.summary);
-      lines.push(`   ${c.dim(clock(signal.firstEventTime))}  ${c.cyan(crumb)}  ${text}${c.dim(` (${signal.eventCount} events)`)}${risk}`);
+      lines.push(
+        `   ${c.dim(clock(signal.firstEventTime))}  ${c.cyan(crumb)}  ${text}${c.dim(` (${signal.eventCount} events)`)}${risk}`,
+      );
     }
     if (hidden > 0) lines.push(c.dim(`   ${hidden} background events hidden (--show-suppressed shows them)`));
     if (summary.riskySignals.length > 0) {
-      lines.push(`   ${c.red('Risky:')} ${summary.riskySignals.map((r) => `${r.label} [${r.risk}]`).join(', ')}`);
+      lines.push(
+        `   ${c.red('Risky:')} ${summary.riskySignals.map((r) => `${r.label} [${r.risk}]`).join(', ')}`,
+      );
     }
     if (unmapped.length > 0) {
-      lines.push(`   ${c.yellow(`Unmapped (${unmapped.length} events):`)} ${printable(unmappedDigest(unmapped))}`);
+      lines.push(
+        `   ${c.yellow(`Unmapped (${unmapped.length} events):`)} ${printable(unmappedDigest(unmapped))}`,
+      );
     }
     lines.push('');
   }

@@ -12,7 +12,8 @@ export type UserAgentFamily =
 export function userAgentFamily(agent: string | undefined): UserAgentFamily {
   if (!agent) return 'unknown';
   if (/^Mozilla\//.test(agent)) return 'browser';
-  if (/S3Console|EC2ConsoleFrontend|AWS Console|console\.amazonaws\.com|\[AWSCloudTrail/i.test(agent)) return 'console';
+  if (/S3Console|EC2ConsoleFrontend|AWS Console|console\.amazonaws\.com|\[AWSCloudTrail/i.test(agent))
+    return 'console';
   if (/^aws-cli\//.test(agent)) return 'cli';
   if (/^Jersey\//.test(agent)) return 'signin';
   if (agent === 'AWS Internal' || /^aws-internal\//.test(agent)) return 'aws-internal';

@@ -10,7 +10,9 @@ for (const s of scores) {
       `  suppress ${pct(s.suppress.matched, s.suppress.expected)} (${s.suppress.matched}/${s.suppress.expected})` +
       `  precision ${pct(s.producedMatched, s.produced)}`,
   );
-  if (showMisses) for (const m of s.misses) console.log(`    ${m.correlationId.slice(0, 8)} want ${m.expected} got ${m.got} (${m.detail})`);
+  if (showMisses)
+    for (const m of s.misses)
+      console.log(`    ${m.correlationId.slice(0, 8)} want ${m.expected} got ${m.got} (${m.detail})`);
 }
 const t = totals(scores);
 console.log(

@@ -8,7 +8,12 @@ import type { RuleTestEvent } from './model.ts';
 
 export const FIXTURE_START = Date.parse('2026-01-05T10:00:00Z');
 
-export function fixtureRecord(spec: RuleTestEvent, index: number, start = FIXTURE_START, idPrefix = 'test'): CloudTrailRecord {
+export function fixtureRecord(
+  spec: RuleTestEvent,
+  index: number,
+  start = FIXTURE_START,
+  idPrefix = 'test',
+): CloudTrailRecord {
   const { event, at, ...fields } = spec;
   const [service, name] = event.split(':');
   return {
@@ -18,7 +23,8 @@ export function fixtureRecord(spec: RuleTestEvent, index: number, start = FIXTUR
     eventSource: `${service}.amazonaws.com`,
     eventName: name,
     awsRegion: 'us-east-1',
-    userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36',
+    userAgent:
+      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36',
     requestParameters: null,
     responseElements: null,
     ...fields,

@@ -28,7 +28,11 @@ export class RuleLoadError extends Error {
 }
 
 export function formatRuleProblem(problem: RuleProblem): string {
-  const where = [problem.file, problem.rule && `rule ${problem.rule}`, problem.field && `field ${problem.field}`]
+  const where = [
+    problem.file,
+    problem.rule && `rule ${problem.rule}`,
+    problem.field && `field ${problem.field}`,
+  ]
     .filter(Boolean)
     .join(': ');
   return `${where}: ${problem.message}`;
@@ -36,7 +40,9 @@ export function formatRuleProblem(problem: RuleProblem): string {
 
 let validator: ReturnType<Ajv['compile']> | undefined;
 function schemaValidator() {
-  validator ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')));
+  validator ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(
+    JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')),
+  );
   return validator;
 }
 
@@ -65,7 +71,12 @@ function semanticProblems(file: string, rule: RuleSpec): RuleProblem[] {
   const members = new Set([...rule.anchors, ...(rule.required ?? []), ...(rule.optional ?? [])]);
   for (const [index, condition] of (rule.when ?? []).entries()) {
     if (condition.event && !members.has(condition.event)) {
-      problems.push({ file, rule: rule.label, field: `when.${index}.event`, message: `${condition.event} is not one of the rule's events` });
+      problems.push({
+        file,
+        rule: rule.label,
+        field: `when.${index}.event`,
+        message: `${condition.event} is not one of the rule's events`,
+      });
     }
     try {
       compileCondition(condition);
@@ -75,20 +86,40 @@ function semanticProblems(file: string, rule: RuleSpec): RuleProblem[] {
   }
   for (const [key, extraction] of Object.entries(rule.extract ?? {})) {
     if (extraction.event && extraction.event !== '*' && !members.has(extraction.event)) {
-      problems.push({ file, rule: rule.label, field: `extract.${key}.event`, message: `${extraction.event} is not one of the rule's events` });
+      problems.push({
+        file,
+        rule: rule.label,
+        field: `extract.${key}.event`,
+        message: `${extraction.event} is not one of the rule's events`,
+      });
     }
   }
   for (const forbidden of rule.forbidden ?? []) {
     if (members.has(forbidden)) {
-      problems.push({ file, rule: rule.label, field: 'forbidden', message: `${forbidden} is also one of the rule's events` });
+      problems.push({
+        file,
+        rule: rule.label,
+        field: 'forbidden',
+        message: `${forbidden} is also one of the rule's events`,
+      });
     }
   }
   const kind = rule.kind ?? 'action';
   if (rule.label.startsWith('Suppress') !== (kind === 'suppress')) {
-    problems.push({ file, rule: rule.label, field: 'kind', message: 'Suppress* labels and kind "suppress" go together' });
+    problems.push({
+      file,
+      rule: rule.label,
+      field: 'kind',
+      message: 'Suppress* labels and kind "suppress" go together',
+    });
   }
   if (rule.label.startsWith('Generic_') !== (kind === 'generic')) {
-    problems.push({ file, rule: rule.label, field: 'kind', message: 'Generic_* labels and kind "generic" go together' });
+    problems.push({
+      file,
+      rule: rule.label,
+      field: 'kind',
+      message: 'Generic_* labels and kind "generic" go together',
+    });
   }
   return problems;
 }
@@ -104,7 +135,8 @@ function compile(file: string, service: string, rule: RuleSpec): SignalRule {
   const anchorConditions = conditions.get(anchorKey) ?? [];
   conditions.delete(anchorKey);
   if (anchorConditions.length > 0) {
-    for (const anchor of rule.anchors) conditions.set(anchor, [...(conditions.get(anchor) ?? []), ...anchorConditions]);
+    for (const anchor of rule.anchors)
+      conditions.set(anchor, [...(conditions.get(anchor) ?? []), ...anchorConditions]);
   }
   const required = [...new Set([...(rule.required ?? [])])];
   return {
@@ -151,7 +183,13 @@ export function compileRuleSources(sources: { file: string; text: string }[]): S
     for (const rule of fileSpec.rules) {
       const ruleProblems = semanticProblems(file, rule);
       const previous = seen.get(rule.label);
-      if (previous) ruleProblems.push({ file, rule: rule.label, field: 'label', message: `duplicate label (also in ${previous})` });
+      if (previous)
+        ruleProblems.push({
+          file,
+          rule: rule.label,
+          field: 'label',
+          message: `duplicate label (also in ${previous})`,
+        });
       seen.set(rule.label, file);
       if (ruleProblems.length > 0) problems.push(...ruleProblems);
       else rules.push(compile(file, fileSpec.service, rule));

@@ -32,5 +32,7 @@ export function valuesAt(root: Json, path: string): Json[] {
 
 /** Values as display strings (objects are JSON-encoded). */
 export function stringValuesAt(root: Json, path: string): string[] {
-  return valuesAt(root, path).map((value) => (typeof value === 'object' ? JSON.stringify(value) : String(value)));
+  return valuesAt(root, path).map((value) =>
+    typeof value === 'object' ? JSON.stringify(value) : String(value),
+  );
 }

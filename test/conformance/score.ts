@@ -47,10 +47,9 @@ export function sessionFolders(): string[] {
 export function scoreSession(folder: string, index: RuleIndex): SessionScore {
   const inputPath = join(SESSIONS_DIR, folder, 'InputEvents.json');
   const { events } = readEventsFromBytes(readFileSync(inputPath), inputPath);
-  const expected = JSON.parse(readFileSync(join(SESSIONS_DIR, folder, 'ExpectedSignals.json'), 'utf8')) as Record<
-    string,
-    ExpectedSignal
-  >;
+  const expected = JSON.parse(
+    readFileSync(join(SESSIONS_DIR, folder, 'ExpectedSignals.json'), 'utf8'),
+  ) as Record<string, ExpectedSignal>;
   const signals = enrich(events, index).sessions.flatMap((s) => s.signals);
   const byCorrelation = new Map<string, Signal>(signals.map((s) => [s.correlationId, s]));
   const score: SessionScore = {
@@ -68,7 +67,9 @@ export function scoreSession(folder: string, index: RuleIndex): SessionScore {
     const got = byCorrelation.get(correlationId);
     const wantIds = new Set(want.AllEventIdArr.split(','));
     const same =
-      got?.label === want.Label && got.eventIds.length === wantIds.size && got.eventIds.every((id) => wantIds.has(id));
+      got?.label === want.Label &&
+      got.eventIds.length === wantIds.size &&
+      got.eventIds.every((id) => wantIds.has(id));
     if (same && got) {
       bucket.matched++;
       matchedIds.add(got.id);
@@ -105,9 +106,21 @@ export function totals(scores: SessionScore[]) {
   return {
     actionsExpected: actions,
     actionsMatched: sum((s) => s.actions.matched),
-    actionsPct: pct(sum((s) => s.actions.matched), actions),
-    suppressPct: pct(sum((s) => s.suppress.matched), suppress),
-    urlPct: pct(sum((s) => s.actions.urlMatched), sum((s) => s.actions.matched)),
-    precisionPct: pct(sum((s) => s.producedMatched), sum((s) => s.produced)),
+    actionsPct: pct(
+      sum((s) => s.actions.matched),
+      actions,
+    ),
+    suppressPct: pct(
+      sum((s) => s.suppress.matched),
+      suppress,
+    ),
+    urlPct: pct(
+      sum((s) => s.actions.urlMatched),
+      sum((s) => s.actions.matched),
+    ),
+    precisionPct: pct(
+      sum((s) => s.producedMatched),
+      sum((s) => s.produced),
+    ),
   };
 }

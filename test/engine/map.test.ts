@@ -1,0 +1,274 @@
+/** Mapping semantics, on small rule sets written for each case. */
+import { describe, expect, it } from 'vitest';
+import { enrich } from '../../engine/enrich.ts';
+import { mapSession, RuleIndex } from '../../engine/map.ts';
+import { fixtureEvents } from '../../engine/rules/fixtures.ts';
+import { compileRuleSources } from '../../engine/rules/load.ts';
+import type { RuleTestEvent } from '../../engine/rules/model.ts';
+
+function rulesFrom(yaml: string) {
+  return new RuleIndex(compileRuleSources([{ file: 'test.yaml', text: `service: Test\nrules:\n${yaml}` }]));
+}
+
+function labelsOf(index: RuleIndex, events: RuleTestEvent[]) {
+  const { matches, unmapped } = mapSession(fixtureEvents(events), index);
+  return {
+    signals: matches.map((m) => ({ label: m.rule.label, ids: m.events.map((e) => e.id) })),
+    unmapped: unmapped.map((e) => e.id),
+  };
+}
+
+const USERS = `
+  - label: IAM_Users
+    name: Users
+    risk: info
+    summary: Opened users ({{users|count}})
+    anchors: [iam:ListUsers]
+    required: [iam:ListUsers, iam:ListAccessKeys]
+    optional: [iam:GetLoginProfile]
+    extract:
+      users: { event: iam:ListAccessKeys, field: requestParameters.userName, as: list }
+`;
+
+describe('anchor, required and optional events', () => {
+  const index = rulesFrom(USERS);
+
+  it('maps anchor + required + optional events inside the window into one signal', () => {
+    const result = labelsOf(index, [
+      { event: 'iam:ListUsers', at: 0 },
+      { event: 'iam:ListAccessKeys', at: 1, requestParameters: { userName: 'alice' } },
+      { event: 'iam:ListAccessKeys', at: 1, requestParameters: { userName: 'bob' } },
+      { event: 'iam:GetLoginProfile', at: 2 },
+    ]);
+    expect(result.signals).toEqual([
+      { label: 'IAM_Users', ids: ['test-0000', 'test-0001', 'test-0002', 'test-0003'] },
+    ]);
+    expect(result.unmapped).toEqual([]);
+  });
+
+  it('does not map when a required event is missing, and keeps the events as unmapped', () => {
+    const result = labelsOf(index, [
+      { event: 'iam:ListUsers', at: 0 },
+      { event: 'iam:GetLoginProfile', at: 1 },
+    ]);
+    expect(result.signals).toEqual([]);
+    expect(result.unmapped).toEqual(['test-0000', 'test-0001']);
+  });
+
+  it('leaves events outside the look-ahead window unmapped', () => {
+    const result = labelsOf(index, [
+      { event: 'iam:ListUsers', at: 0 },
+      { event: 'iam:ListAccessKeys', at: 2 },
+      { event: 'iam:ListAccessKeys', at: 4 },
+    ]);
+    expect(result.signals).toEqual([{ label: 'IAM_Users', ids: ['test-0000', 'test-0001'] }]);
+    expect(result.unmapped).toEqual(['test-0002']);
+  });
+
+  it('absorbs required events that come before the anchor within the look-back window', () => {
+    const result = labelsOf(index, [
+      { event: 'iam:ListAccessKeys', at: 0 },
+      { event: 'iam:ListUsers', at: 2.5 },
+    ]);
+    expect(result.signals).toEqual([{ label: 'IAM_Users', ids: ['test-0000', 'test-0001'] }]);
+  });
+
+  it('fills additionalData and the summary from the events', () => {
+    const events = fixtureEvents([
+      { event: 'iam:ListUsers' },
+      { event: 'iam:ListAccessKeys', requestParameters: { userName: 'alice' } },
+      { event: 'iam:ListAccessKeys', requestParameters: { userName: 'bob' } },
+    ]);
+    const [signal] = enrich(events, index).sessions[0].signals;
+    expect(signal.additionalData).toEqual({ users: ['alice', 'bob'] });
+    expect(signal.summary).toBe('Opened users (2)');
+  });
+});
+
+describe('conditions tell look-alike actions apart', () => {
+  const index = rulesFrom(`
+  - label: EC2_Instances
+    name: Instance list
+    risk: info
+    summary: list
+    anchors: [ec2:DescribeInstances]
+    when:
+      - field: requestParameters.instancesSet.items[].instanceId
+        present: false
+  - label: EC2_Instance_Details
+    name: One instance
+    risk: info
+    summary: details
+    anchors: [ec2:DescribeInstances]
+    when:
+      - field: requestParameters.instancesSet.items[].instanceId
+        countAtLeast: 1
+`);
+
+  it('a list call maps to the list page', () => {
+    expect(
+      labelsOf(index, [{ event: 'ec2:DescribeInstances', requestParameters: {} }]).signals[0].label,
+    ).toBe('EC2_Instances');
+  });
+
+  it('a call naming an instance maps to the details page', () => {
+    const events = [
+      {
+        event: 'ec2:DescribeInstances',
+        requestParameters: { instancesSet: { items: [{ instanceId: 'i-1' }] } },
+      },
+    ];
+    expect(labelsOf(index, events).signals[0].label).toBe('EC2_Instance_Details');
+  });
+
+  it('conditions on user agent family and error code', () => {
+    const byAgent = rulesFrom(`
+  - label: Browser_Only
+    name: b
+    risk: info
+    summary: b
+    anchors: [s3:ListBuckets]
+    when:
+      - { field: $userAgentFamily, equals: browser }
+      - { field: errorCode, present: false }
+`);
+    expect(labelsOf(byAgent, [{ event: 's3:ListBuckets' }]).signals).toHaveLength(1);
+    expect(
+      labelsOf(byAgent, [{ event: 's3:ListBuckets', userAgent: 'aws-cli/2.15.0 Python/3.11' }]).signals,
+    ).toEqual([]);
+    expect(labelsOf(byAgent, [{ event: 's3:ListBuckets', errorCode: 'AccessDenied' }]).signals).toEqual([]);
+  });
+});
+
+describe('competition between rules', () => {
+  const index = rulesFrom(`
+  ${USERS}
+  - label: IAM_Users_Short
+    name: Users (fewer events)
+    risk: info
+    summary: s
+    anchors: [iam:ListUsers]
+  - label: Zeta
+    name: z
+    risk: info
+    summary: z
+    anchors: [s3:ListBuckets]
+  - label: Alpha
+    name: a
+    risk: info
+    summary: a
+    anchors: [s3:ListBuckets]
+  - label: Preferred
+    name: p
+    risk: info
+    summary: p
+    priority: 5
+    anchors: [kms:ListKeys]
+  - label: Other
+    name: o
+    risk: info
+    summary: o
+    anchors: [kms:ListKeys]
+    optional: [kms:ListAliases]
+`);
+
+  it('the rule with more required evidence wins, and each event is used once', () => {
+    const result = labelsOf(index, [
+      { event: 'iam:ListUsers', at: 0 },
+      { event: 'iam:ListAccessKeys', at: 1 },
+    ]);
+    expect(result.signals.map((s) => s.label)).toEqual(['IAM_Users']);
+  });
+
+  it('ties break deterministically by label', () => {
+    expect(labelsOf(index, [{ event: 's3:ListBuckets' }]).signals.map((s) => s.label)).toEqual(['Alpha']);
+  });
+
+  it('explicit priority beats a larger optional event set', () => {
+    const result = labelsOf(index, [{ event: 'kms:ListKeys' }, { event: 'kms:ListAliases', at: 1 }]);
+    expect(result.signals.map((s) => s.label)).toEqual(['Preferred']);
+    expect(result.unmapped).toEqual(['test-0001']);
+  });
+
+  it('gives the same result whatever the input order', () => {
+    const specs: RuleTestEvent[] = [
+      { event: 'iam:ListUsers', at: 0 },
+      { event: 'iam:ListAccessKeys', at: 1 },
+      { event: 's3:ListBuckets', at: 1 },
+      { event: 'kms:ListKeys', at: 2 },
+      { event: 'kms:ListAliases', at: 2 },
+      { event: 'iam:ListUsers', at: 5 },
+    ];
+    const events = fixtureEvents(specs);
+    const forward = mapSession(events, index).matches.map((m) => [m.rule.label, m.events.map((e) => e.id)]);
+    const backward = mapSession([...events].reverse(), index).matches.map((m) => [
+      m.rule.label,
+      m.events.map((e) => e.id),
+    ]);
+    expect(backward).toEqual(forward);
+  });
+});
+
+describe('forbidden events, suppression and generic actions', () => {
+  const index = rulesFrom(`
+  - label: Secrets_List
+    name: Secrets
+    risk: info
+    summary: list
+    anchors: [secretsmanager:ListSecrets]
+    forbidden: [secretsmanager:GetSecretValue]
+  - label: SuppressBackground
+    name: Background
+    kind: suppress
+    risk: info
+    summary: background
+    anchors: [health:DescribeEventAggregates]
+    optional: [health:DescribeEventAggregates]
+  - label: Generic_KeyPair_Select
+    name: Key pair step
+    kind: generic
+    risk: info
+    summary: step
+    anchors: [ec2:DescribeKeyPairs]
+  - label: Launch
+    name: Launch
+    risk: medium
+    summary: launch
+    anchors: [ec2:RunInstances]
+`);
+
+  it('a forbidden event in the window prevents the match', () => {
+    const result = labelsOf(index, [
+      { event: 'secretsmanager:ListSecrets' },
+      { event: 'secretsmanager:GetSecretValue', at: 1 },
+    ]);
+    expect(result.signals).toEqual([]);
+  });
+
+  it('background calls are grouped into a Suppress signal, not shown as actions', () => {
+    const events = fixtureEvents([
+      { event: 'health:DescribeEventAggregates', at: 0 },
+      { event: 'health:DescribeEventAggregates', at: 1 },
+    ]);
+    const [session] = enrich(events, index).sessions;
+    expect(session.signals.map((s) => [s.label, s.eventCount])).toEqual([['SuppressBackground', 2]]);
+    expect(session.summary.signalCount).toBe(0);
+    expect(session.summary.suppressedEventCount).toBe(2);
+  });
+
+  it('a generic step followed by a specific action is folded into it', () => {
+    const result = labelsOf(index, [
+      { event: 'ec2:DescribeKeyPairs', at: 0 },
+      { event: 'ec2:RunInstances', at: 6 },
+    ]);
+    expect(result.signals).toEqual([{ label: 'Launch', ids: ['test-0000', 'test-0001'] }]);
+  });
+
+  it('a generic step with nothing after it stays a signal of its own', () => {
+    const result = labelsOf(index, [
+      { event: 'ec2:DescribeKeyPairs', at: 0 },
+      { event: 'ec2:RunInstances', at: 60 },
+    ]);
+    expect(result.signals.map((s) => s.label)).toEqual(['Generic_KeyPair_Select', 'Launch']);
+  });
+});

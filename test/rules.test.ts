@@ -1,0 +1,30 @@
+/** Runs every rule's inline tests: each burst must (or must not) produce the rule's label. */
+import { describe, expect, it } from 'vitest';
+import { enrich } from '../engine/enrich.ts';
+import { RuleIndex } from '../engine/map.ts';
+import { fixtureEvents } from '../engine/rules/fixtures.ts';
+import { loadRules } from '../engine/rules/load.ts';
+
+const rules = loadRules();
+const index = new RuleIndex(rules);
+const cases = rules.flatMap((rule) => rule.tests.map((test) => ({ rule, test })));
+
+describe('rule inline tests', () => {
+  it('has inline tests to run', () => {
+    expect(cases.length).toBeGreaterThan(0);
+  });
+
+  it.each(cases.map((c) => [`${c.rule.label}: ${c.test.name}`, c] as const))('%s', (_, { rule, test }) => {
+    const events = fixtureEvents(test.events, `${rule.file}#${rule.label}`);
+    const signals = enrich(events, index).sessions.flatMap((s) => s.signals);
+    const produced = signals.filter((s) => s.label === rule.label);
+    if (test.maps) {
+      expect(produced.map((s) => s.label)).toEqual([rule.label]);
+      // A must-map burst is exactly the action: every one of its events is explained by it.
+      expect(produced[0].eventCount).toBe(events.length);
+      if (test.additionalData) expect(produced[0].additionalData).toMatchObject(test.additionalData);
+    } else {
+      expect(produced).toEqual([]);
+    }
+  });
+});
