@@ -1,8 +1,17 @@
-/** Prints per-session and total conformance figures against ../shared/sessions. `--misses` lists each miss. */
+/**
+ * Prints per-session and total conformance figures against ../shared/sessions.
+ * `--misses` lists each miss; `--only REGEX` keeps misses whose expected or produced label matches;
+ * `--rules DIR` scores another rules folder.
+ */
 import { scoreAll, totals } from '../test/conformance/score.ts';
 
-const scores = scoreAll();
-const showMisses = process.argv.includes('--misses');
+const argument = (name: string) => {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+};
+const scores = scoreAll(argument('--rules'));
+const only = argument('--only') ? new RegExp(argument('--only') as string) : null;
+const showMisses = process.argv.includes('--misses') || only !== null;
 const pct = (a: number, b: number) => (b === 0 ? '  -  ' : `${((100 * a) / b).toFixed(1).padStart(5)}%`);
 for (const s of scores) {
   console.log(
@@ -11,7 +20,7 @@ for (const s of scores) {
       `  precision ${pct(s.producedMatched, s.produced)}`,
   );
   if (showMisses)
-    for (const m of s.misses)
+    for (const m of s.misses.filter((miss) => !only || only.test(miss.expected) || only.test(miss.got)))
       console.log(`    ${m.correlationId.slice(0, 8)} want ${m.expected} got ${m.got} (${m.detail})`);
 }
 const t = totals(scores);

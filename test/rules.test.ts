@@ -5,7 +5,8 @@ import { RuleIndex } from '../engine/map.ts';
 import { fixtureEvents } from '../engine/rules/fixtures.ts';
 import { loadRules } from '../engine/rules/load.ts';
 
-const rules = loadRules();
+// TRAILMAP_RULES_DIR runs another rules folder's inline tests (used while editing a copy of the rules).
+const rules = loadRules(process.env.TRAILMAP_RULES_DIR || undefined);
 const index = new RuleIndex(rules);
 const cases = rules.flatMap((rule) => rule.tests.map((test) => ({ rule, test })));
 

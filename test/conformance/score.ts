@@ -93,8 +93,8 @@ export function scoreSession(folder: string, index: RuleIndex): SessionScore {
   return score;
 }
 
-export function scoreAll(): SessionScore[] {
-  const index = new RuleIndex(loadRules());
+export function scoreAll(rulesDir?: string): SessionScore[] {
+  const index = new RuleIndex(loadRules(rulesDir));
   return sessionFolders().map((folder) => scoreSession(folder, index));
 }
 
