@@ -9,6 +9,7 @@
  */
 import type { SignalRule } from './rules/model.ts';
 import type { TrailEvent } from './types.ts';
+import { userAgentFamily } from './useragent.ts';
 
 export interface RuleMatch {
   rule: SignalRule;
@@ -43,7 +44,16 @@ export class RuleIndex {
 /** The wildcard event kind: a rule anchored on it considers every event its conditions accept. */
 export const ANY_EVENT = '*';
 
+/** CLI and SDK calls are people scripting, not clicking: console rules never absorb them. */
+function agentAllowed(rule: SignalRule, event: TrailEvent): boolean {
+  if (rule.agents === 'any') return true;
+  const family = userAgentFamily(event.record.userAgent);
+  const programmatic = family === 'cli' || family === 'sdk';
+  return rule.agents === 'programmatic' ? programmatic : !programmatic;
+}
+
 function eligible(rule: SignalRule, event: TrailEvent): boolean {
+  if (!agentAllowed(rule, event)) return false;
   const key = rule.members.has(event.ref) ? event.ref : rule.members.has(ANY_EVENT) ? ANY_EVENT : null;
   if (key === null) return false;
   const conditions = rule.conditions.get(key);
@@ -106,8 +116,45 @@ class MaxHeap {
 }
 
 /** Maps one session's events. Deterministic for a given set of events, whatever their input order. */
+/** Rounds of re-mapping allowed when session-context constraints reject matches. */
+const MAX_CONTEXT_ROUNDS = 8;
+
+/**
+ * Maps one session's events. Deterministic for a given set of events, whatever their input order.
+ * Rules with an `after` constraint only stand when one of the named actions precedes them; a match
+ * that breaks its constraint is banned and the session re-mapped, so its events can go elsewhere.
+ */
 export function mapSession(input: readonly TrailEvent[], index: RuleIndex): MapResult {
   const events = [...input].sort(compareEvents);
+  const banned = new Set<string>();
+  let result = selectMatches(events, index, banned);
+  for (let round = 0; round < MAX_CONTEXT_ROUNDS; round++) {
+    const violations = contextViolations(result.matches);
+    if (violations.length === 0) break;
+    for (const match of violations) banned.add(banKey(match.rule, events.indexOf(match.anchor)));
+    result = selectMatches(events, index, banned);
+  }
+  return result;
+}
+
+const banKey = (rule: SignalRule, anchorIndex: number) => `${rule.label}@${anchorIndex}`;
+
+/** Matches whose rule needs a preceding action that is not there. */
+function contextViolations(matches: RuleMatch[]): RuleMatch[] {
+  return matches.filter((match, position) => {
+    const context = match.rule.after;
+    if (!context) return false;
+    const start = match.events[0].time;
+    return !matches
+      .slice(0, position)
+      .some(
+        (previous) =>
+          context.labels.has(previous.rule.label) && start - previous.events[0].time <= context.withinMs,
+      );
+  });
+}
+
+function selectMatches(events: TrailEvent[], index: RuleIndex, banned: ReadonlySet<string>): MapResult {
   const claimed = new Array<boolean>(events.length).fill(false);
 
   const firstAtOrAfter = (time: number): number => {
@@ -122,7 +169,7 @@ export function mapSession(input: readonly TrailEvent[], index: RuleIndex): MapR
   };
 
   const evaluate = (rule: SignalRule, anchorIndex: number): Candidate | null => {
-    if (claimed[anchorIndex]) return null;
+    if (claimed[anchorIndex] || banned.has(banKey(rule, anchorIndex))) return null;
     const anchor = events[anchorIndex];
     if (!eligible(rule, anchor)) return null;
     const members: number[] = [];
@@ -183,8 +230,7 @@ export function mapSession(input: readonly TrailEvent[], index: RuleIndex): MapR
   }
 
   matches.sort((a, b) => compareEvents(a.events[0], b.events[0]));
-  const folded = foldGenerics(matches);
-  return { matches: folded, unmapped: events.filter((_, i) => !claimed[i]) };
+  return { matches: foldGenerics(matches), unmapped: events.filter((_, i) => !claimed[i]) };
 }
 
 /** A generic action followed closely by a specific one becomes part of it. */

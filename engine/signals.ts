@@ -14,9 +14,16 @@ function extract(events: TrailEvent[], extraction: Extraction): AdditionalData[s
   const source =
     extraction.event && extraction.event !== '*' ? events.filter((e) => e.ref === extraction.event) : events;
   const fields = Array.isArray(extraction.field) ? extraction.field : [extraction.field];
-  const values = [
-    ...new Set(source.flatMap((e) => fields.flatMap((field) => stringValuesAt(e.record, field)))),
-  ];
+  let raw = source.flatMap((e) => fields.flatMap((field) => stringValuesAt(e.record, field)));
+  if (extraction.matching) {
+    const keep = new RegExp(extraction.matching);
+    raw = raw.filter((value) => keep.test(value));
+  }
+  if (extraction.capture) {
+    const pattern = new RegExp(extraction.capture);
+    raw = raw.map((value) => pattern.exec(value)?.[1] ?? value);
+  }
+  const values = [...new Set(raw)];
   switch (extraction.as ?? 'first') {
     case 'list':
       return values;

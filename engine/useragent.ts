@@ -16,7 +16,9 @@ export function userAgentFamily(agent: string | undefined): UserAgentFamily {
     return 'console';
   if (/^aws-cli\//.test(agent)) return 'cli';
   if (/^Jersey\//.test(agent)) return 'signin';
-  if (agent === 'AWS Internal' || /^aws-internal\//.test(agent)) return 'aws-internal';
+  // `md/internal` marks an AWS service's own SDK client (e.g. CloudShell's backend), not a user's script.
+  if (agent === 'AWS Internal' || /^aws-internal\//.test(agent) || /\bmd\/internal\b/.test(agent))
+    return 'aws-internal';
   if (/^[a-z0-9.-]+\.amazonaws\.com$/.test(agent)) return 'service';
   if (/aws-sdk|Boto3|botocore|aws-cdk|terraform|HashiCorp/i.test(agent)) return 'sdk';
   return 'unknown';

@@ -13,6 +13,7 @@ import type { CompiledCondition, RuleFileSpec, RuleSpec, SignalRule } from './mo
 export const DEFAULT_RULES_DIR = fileURLToPath(new URL('../../rules/signals', import.meta.url));
 const SCHEMA_PATH = fileURLToPath(new URL('../../rules/schema/signal-rules.schema.json', import.meta.url));
 const DEFAULT_WINDOW_SECONDS = 3;
+const DEFAULT_CONTEXT_SECONDS = 900;
 
 export interface RuleProblem {
   file: string;
@@ -85,6 +86,20 @@ function semanticProblems(file: string, rule: RuleSpec): RuleProblem[] {
     }
   }
   for (const [key, extraction] of Object.entries(rule.extract ?? {})) {
+    for (const option of ['matching', 'capture'] as const) {
+      const pattern = extraction[option];
+      if (pattern === undefined) continue;
+      try {
+        new RegExp(pattern);
+      } catch (error) {
+        problems.push({
+          file,
+          rule: rule.label,
+          field: `extract.${key}.${option}`,
+          message: `invalid regular expression (${(error as Error).message})`,
+        });
+      }
+    }
     if (extraction.event && extraction.event !== '*' && !members.has(extraction.event)) {
       problems.push({
         file,
@@ -156,6 +171,13 @@ function compile(file: string, service: string, rule: RuleSpec): SignalRule {
     forbidden: new Set(rule.forbidden ?? []),
     conditions,
     priority: rule.priority ?? 0,
+    agents: rule.agents ?? 'console',
+    after: rule.after
+      ? {
+          labels: new Set(rule.after.labels),
+          withinMs: (rule.after.within ?? DEFAULT_CONTEXT_SECONDS) * 1000,
+        }
+      : null,
     extract: rule.extract ?? {},
     tests: rule.tests ?? [],
     file,
@@ -193,6 +215,18 @@ export function compileRuleSources(sources: { file: string; text: string }[]): S
       seen.set(rule.label, file);
       if (ruleProblems.length > 0) problems.push(...ruleProblems);
       else rules.push(compile(file, fileSpec.service, rule));
+    }
+  }
+  const labels = new Set(rules.map((r) => r.label));
+  for (const rule of rules) {
+    for (const label of rule.after?.labels ?? []) {
+      if (!labels.has(label))
+        problems.push({
+          file: rule.file,
+          rule: rule.label,
+          field: 'after.labels',
+          message: `unknown label ${label}`,
+        });
     }
   }
   if (problems.length > 0) throw new RuleLoadError(problems);

@@ -3,6 +3,9 @@ import type { Risk } from '../types.ts';
 
 export type RuleKind = 'action' | 'generic' | 'suppress';
 
+/** Whose calls a rule may absorb: the console's (default), CLI/SDK calls only, or any. */
+export type RuleAgents = 'console' | 'programmatic' | 'any';
+
 export type Scalar = string | number | boolean;
 
 export interface Condition {
@@ -23,6 +26,10 @@ export interface Extraction {
   event?: string;
   /** One path, or several whose values are combined in order. */
   field: string | string[];
+  /** Keep only values matching this pattern. */
+  matching?: string;
+  /** Replace values matching this pattern by its first capture group (others are kept as they are). */
+  capture?: string;
   as?: 'first' | 'list' | 'count';
 }
 
@@ -55,6 +62,9 @@ export interface RuleSpec {
   forbidden?: string[];
   when?: Condition[];
   priority?: number;
+  agents?: RuleAgents;
+  /** Session context: only after one of these actions, within `within` seconds (default 900). */
+  after?: { labels: string[]; within?: number };
   extract?: Record<string, Extraction>;
   tests?: RuleTest[];
 }
@@ -84,6 +94,8 @@ export interface SignalRule {
   /** Compiled conditions by the event kind they constrain. */
   conditions: ReadonlyMap<string, readonly CompiledCondition[]>;
   priority: number;
+  agents: RuleAgents;
+  after: { labels: ReadonlySet<string>; withinMs: number } | null;
   extract: Readonly<Record<string, Extraction>>;
   tests: readonly RuleTest[];
   /** Where the rule was defined, for error messages. */

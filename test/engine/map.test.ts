@@ -272,3 +272,76 @@ describe('forbidden events, suppression and generic actions', () => {
     expect(result.signals.map((s) => s.label)).toEqual(['Generic_KeyPair_Select', 'Launch']);
   });
 });
+
+describe('session context and callers', () => {
+  const index = rulesFrom(`
+  - label: Wizard_Step1
+    name: step 1
+    risk: info
+    summary: s1
+    anchors: [rds:DescribeDBClusters]
+  - label: Wizard_Step2
+    name: step 2
+    risk: info
+    summary: s2
+    anchors: [ec2:DescribeRegions]
+    after: { labels: [Wizard_Step1], within: 300 }
+  - label: Regions_Page
+    name: regions
+    risk: info
+    summary: r
+    priority: -1
+    anchors: [ec2:DescribeRegions]
+  - label: Secret_Value
+    name: value
+    risk: high
+    summary: v
+    anchors: [secretsmanager:GetSecretValue]
+    extract:
+      secretName:
+        field: requestParameters.secretId
+        capture: ':secret:(.+)-[A-Za-z0-9]{6}$'
+      secretArn:
+        field: requestParameters.secretId
+        matching: '^arn:'
+`);
+
+  it('a step stands only after the step before it', () => {
+    const after = labelsOf(index, [
+      { event: 'rds:DescribeDBClusters', at: 0 },
+      { event: 'ec2:DescribeRegions', at: 60 },
+    ]);
+    expect(after.signals.map((s) => s.label)).toEqual(['Wizard_Step1', 'Wizard_Step2']);
+    const alone = labelsOf(index, [{ event: 'ec2:DescribeRegions', at: 0 }]);
+    expect(alone.signals.map((s) => s.label)).toEqual(['Regions_Page']);
+    const tooLate = labelsOf(index, [
+      { event: 'rds:DescribeDBClusters', at: 0 },
+      { event: 'ec2:DescribeRegions', at: 400 },
+    ]);
+    expect(tooLate.signals.map((s) => s.label)).toEqual(['Wizard_Step1', 'Regions_Page']);
+  });
+
+  it('console rules never absorb CLI or SDK calls', () => {
+    const cli = labelsOf(index, [
+      { event: 'secretsmanager:GetSecretValue', userAgent: 'aws-cli/2.15.0 Python/3.11.8 Linux/6.1' },
+    ]);
+    expect(cli.signals).toEqual([]);
+    expect(cli.unmapped).toEqual(['test-0000']);
+  });
+
+  it('extractions keep matching values and capture parts of them', () => {
+    const arn = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:db-password-AbC123';
+    const events = fixtureEvents([
+      { event: 'secretsmanager:GetSecretValue', requestParameters: { secretId: arn } },
+    ]);
+    const [signal] = enrich(events, index).sessions[0].signals;
+    expect(signal.additionalData).toEqual({ secretName: 'db-password', secretArn: arn });
+    const byName = fixtureEvents([
+      { event: 'secretsmanager:GetSecretValue', requestParameters: { secretId: 'db-password' } },
+    ]);
+    expect(enrich(byName, index).sessions[0].signals[0].additionalData).toEqual({
+      secretName: 'db-password',
+      secretArn: null,
+    });
+  });
+});
