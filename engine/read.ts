@@ -52,7 +52,9 @@ async function expandInput(input: string, out: string[], skipped: InputProblem[]
   }
   const info = await stat(input);
   if (!info.isDirectory()) {
-    out.push(input);
+    const reason = skipReason(input);
+    if (reason) skipped.push({ source: input, reason });
+    else out.push(input);
     return;
   }
   const entries = await readdir(input, { withFileTypes: true });
@@ -216,7 +218,7 @@ export async function readInputs(inputs: string[], options: ReadOptions = {}): P
       result.problems.push({ source: input, reason: describeFsError(error) });
     }
   }
-  for (const file of files) {
+  for (const [position, file] of files.entries()) {
     try {
       const bytes =
         file === '-' ? await (options.readStdin ?? readAllStdin)() : await readSized(file, maxBytes);
@@ -227,14 +229,9 @@ export async function readInputs(inputs: string[], options: ReadOptions = {}): P
     } catch (error) {
       result.problems.push({ source: file, reason: describeFsError(error) });
     }
-    options.onProgress?.(result.sources.length + countFailed(result.problems, files), files.length);
+    options.onProgress?.(position + 1, files.length);
   }
   return result;
-}
-
-function countFailed(problems: InputProblem[], files: string[]): number {
-  const failed = new Set(problems.filter((p) => p.index === undefined).map((p) => p.source));
-  return files.filter((f) => failed.has(f)).length;
 }
 
 async function readSized(file: string, maxBytes: number): Promise<Buffer> {

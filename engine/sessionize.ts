@@ -70,13 +70,40 @@ export function principalOf(record: CloudTrailRecord): string | null {
   return null;
 }
 
-function consoleKey(record: CloudTrailRecord): string | null {
-  const key = record.userIdentity?.accessKeyId;
-  if (key) return `key:${key}`;
+/** The principal + session-start identity of a record, used when its access key is absent. */
+function principalKey(record: CloudTrailRecord): string | null {
   const principal = principalOf(record);
   if (!principal) return null;
   const created = record.userIdentity?.sessionContext?.attributes?.creationDate ?? '';
   return `principal:${principal}|${created}|${created ? '' : (record.sourceIPAddress ?? '')}`;
+}
+
+/**
+ * A console record's session key: its access key; else the access key that other records of the
+ * same principal and session start carry (the key "may be absent" on some records); else the
+ * principal and session start themselves.
+ */
+function consoleKey(record: CloudTrailRecord, keyByPrincipal: ReadonlyMap<string, string>): string | null {
+  const key = record.userIdentity?.accessKeyId;
+  if (key) return `key:${key}`;
+  const principal = principalKey(record);
+  if (!principal) return null;
+  return keyByPrincipal.get(principal) ?? principal;
+}
+
+/** Maps principal + session start to the one access key its console records carry (if only one). */
+function accessKeysByPrincipal(events: readonly TrailEvent[]): Map<string, string> {
+  const keys = new Map<string, Set<string>>();
+  for (const { record } of events) {
+    const key = record.userIdentity?.accessKeyId;
+    const created = record.userIdentity?.sessionContext?.attributes?.creationDate;
+    const principal = created ? principalKey(record) : null;
+    if (!key || !principal || !isConsoleEvent(record)) continue;
+    keys.set(principal, (keys.get(principal) ?? new Set()).add(`key:${key}`));
+  }
+  const unique = new Map<string, string>();
+  for (const [principal, set] of keys) if (set.size === 1) unique.set(principal, [...set][0]);
+  return unique;
 }
 
 function issuedKey(record: CloudTrailRecord): string | null {
@@ -97,6 +124,7 @@ export function sessionize(input: readonly TrailEvent[]): Sessionized {
   const other: TrailEvent[] = [];
   const logins: TrailEvent[] = [];
   const tokens: { event: TrailEvent; key: string }[] = [];
+  const keyByPrincipal = accessKeysByPrincipal(events);
 
   for (const event of events) {
     const record = event.record;
@@ -109,7 +137,7 @@ export function sessionize(input: readonly TrailEvent[]): Sessionized {
       tokens.push({ event, key });
       add(key, 'console', event);
     } else if (isConsoleEvent(record)) {
-      const key = consoleKey(record);
+      const key = consoleKey(record, keyByPrincipal);
       if (key) add(key, 'console', event);
       else other.push(event);
     } else {

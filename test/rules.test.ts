@@ -16,13 +16,15 @@ describe('rule inline tests', () => {
   });
 
   it.each(cases.map((c) => [`${c.rule.label}: ${c.test.name}`, c] as const))('%s', (_, { rule, test }) => {
-    const events = fixtureEvents(test.events, `${rule.file}#${rule.label}`);
+    const context = test.context ?? [];
+    const events = fixtureEvents([...context, ...test.events], `${rule.file}#${rule.label}`);
+    const burstIds = events.slice(context.length).map((e) => e.id);
     const signals = enrich(events, index).sessions.flatMap((s) => s.signals);
     const produced = signals.filter((s) => s.label === rule.label);
     if (test.maps) {
       expect(produced.map((s) => s.label)).toEqual([rule.label]);
-      // A must-map burst is exactly the action: every one of its events is explained by it.
-      expect(produced[0].eventCount).toBe(events.length);
+      // A must-map burst is exactly the action: every one of its events, and nothing else, is explained by it.
+      expect([...produced[0].eventIds].sort()).toEqual([...burstIds].sort());
       if (test.additionalData) expect(produced[0].additionalData).toMatchObject(test.additionalData);
     } else {
       expect(produced).toEqual([]);

@@ -197,12 +197,21 @@ export function compileRuleSources(sources: { file: string; text: string }[]): S
     }
     const spec = document.toJS() as unknown;
     const validate = schemaValidator();
+    // Schema errors inside one rule only set that rule aside: the file's other rules are still checked.
+    const badRules = new Set<number>();
     if (!validate(spec)) {
-      problems.push(...(validate.errors ?? []).map((error) => schemaProblem(file, spec, error)));
-      continue;
+      const errors = validate.errors ?? [];
+      problems.push(...errors.map((error) => schemaProblem(file, spec, error)));
+      const ruleIndexes = errors.map((error) => /^\/rules\/(\d+)(\/|$)/.exec(error.instancePath)?.[1]);
+      if (ruleIndexes.some((index) => index === undefined)) continue;
+      for (const index of ruleIndexes) badRules.add(Number(index));
     }
     const fileSpec = spec as RuleFileSpec;
-    for (const rule of fileSpec.rules) {
+    for (const [index, rule] of fileSpec.rules.entries()) {
+      if (badRules.has(index)) {
+        if (typeof rule?.label === 'string') seen.set(rule.label, seen.get(rule.label) ?? file);
+        continue;
+      }
       const ruleProblems = semanticProblems(file, rule);
       const previous = seen.get(rule.label);
       if (previous)

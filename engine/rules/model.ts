@@ -43,6 +43,8 @@ export interface RuleTest {
   name: string;
   maps: boolean;
   events: RuleTestEvent[];
+  /** Earlier actions' events the burst depends on (session context); not part of the burst. */
+  context?: RuleTestEvent[];
   additionalData?: Record<string, unknown>;
 }
 

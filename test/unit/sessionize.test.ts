@@ -1,0 +1,420 @@
+import { describe, expect, it } from 'vitest';
+import { toTrailEvent } from '../../engine/read.ts';
+import { type Sessionized, sessionize } from '../../engine/sessionize.ts';
+import type { CloudTrailRecord, TrailEvent } from '../../engine/types.ts';
+
+const ACCOUNT = '111122223333';
+const T0 = Date.UTC(2024, 4, 1, 9, 0, 0);
+const BROWSER =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the literal user agent CloudTrail records for GetSigninToken
+const JERSEY = 'Jersey/${project.version} (HttpUrlConnection 17.0.9)';
+
+const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
+
+interface Who {
+  arn: string;
+  key?: string;
+  ip?: string;
+  created?: string;
+  mfa?: 'true' | 'false';
+  type?: string;
+}
+
+const alice: Who = {
+  arn: `arn:aws:iam::${ACCOUNT}:user/alice`,
+  key: 'ASIAALICE0000000001',
+  ip: '198.51.100.10',
+};
+const bob: Who = { arn: `arn:aws:iam::${ACCOUNT}:user/bob`, key: 'ASIABOB000000000001', ip: '198.51.100.20' };
+
+function identity(who: Who, withKey = true): CloudTrailRecord['userIdentity'] {
+  return {
+    type: who.type ?? 'IAMUser',
+    arn: who.arn,
+    accountId: ACCOUNT,
+    principalId: `AIDA${who.arn.length}`,
+    ...(withKey && who.key ? { accessKeyId: who.key } : {}),
+    sessionContext: {
+      attributes: { creationDate: who.created ?? at(-30), mfaAuthenticated: who.mfa ?? 'true' },
+    },
+  };
+}
+
+let sequence = 0;
+function event(record: CloudTrailRecord, source = 'trail.json'): TrailEvent {
+  return toTrailEvent(record, source, sequence++);
+}
+
+/** A call made from the console by `who`. */
+function consoleCall(id: string, seconds: number, who: Who, name = 'iam:ListUsers'): TrailEvent {
+  const [service, eventName] = name.split(':');
+  return event({
+    eventVersion: '1.08',
+    eventID: id,
+    eventTime: at(seconds),
+    eventSource: `${service}.amazonaws.com`,
+    eventName,
+    awsRegion: 'us-east-1',
+    sourceIPAddress: who.ip,
+    userAgent: BROWSER,
+    recipientAccountId: ACCOUNT,
+    sessionCredentialFromConsole: 'true',
+    userIdentity: identity(who),
+  });
+}
+
+function consoleLogin(
+  id: string,
+  seconds: number,
+  who: Who,
+  result: 'Success' | 'Failure' = 'Success',
+): TrailEvent {
+  return event({
+    eventVersion: '1.08',
+    eventID: id,
+    eventTime: at(seconds),
+    eventSource: 'signin.amazonaws.com',
+    eventName: 'ConsoleLogin',
+    eventType: 'AwsConsoleSignIn',
+    awsRegion: 'us-east-1',
+    sourceIPAddress: who.ip,
+    userAgent: BROWSER,
+    recipientAccountId: ACCOUNT,
+    userIdentity: {
+      type: who.type ?? 'IAMUser',
+      arn: who.arn,
+      accountId: ACCOUNT,
+      principalId: 'AIDAEXAMPLE',
+    },
+    responseElements: { ConsoleLogin: result },
+    additionalEventData: { MFAUsed: 'Yes', LoginTo: 'https://console.aws.amazon.com/console/home' },
+  });
+}
+
+function members(result: Sessionized): string[][] {
+  return result.sessions.map((s) => s.events.map((e) => e.id));
+}
+
+function sessionOf(result: Sessionized, id: string) {
+  return result.sessions.find((s) => s.events.some((e) => e.id === id));
+}
+
+/** Deterministic shuffles (no Math.random in tests). */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const copy = [...items];
+  let state = seed;
+  for (let i = copy.length - 1; i > 0; i--) {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    const j = state % (i + 1);
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy;
+}
+
+/** Session id → sorted member ids: the whole result, independent of list order. */
+function shape(result: Sessionized): { sessions: Record<string, string[]>; other: string[] } {
+  return {
+    sessions: Object.fromEntries(result.sessions.map((s) => [s.id, s.events.map((e) => e.id).sort()])),
+    other: result.other.map((e) => e.id).sort(),
+  };
+}
+
+describe('sessionize', () => {
+  it('separates two interleaved principals into two sessions', () => {
+    const events = [
+      consoleCall('a1', 0, alice),
+      consoleCall('b1', 1, bob),
+      consoleCall('a2', 2, alice),
+      consoleCall('b2', 3, bob),
+      consoleCall('a3', 4, alice),
+    ];
+    const result = sessionize(events);
+    expect(members(result)).toEqual([
+      ['a1', 'a2', 'a3'],
+      ['b1', 'b2'],
+    ]);
+    expect(result.sessions.every((s) => s.kind === 'console')).toBe(true);
+    expect(result.other).toEqual([]);
+    expect(result.sessions[0].id).not.toBe(result.sessions[1].id);
+  });
+
+  it('splits one principal with two access keys into two sessions', () => {
+    const second: Who = { ...alice, key: 'ASIAALICE0000000002', created: at(50) };
+    const result = sessionize([
+      consoleCall('k1', 0, alice),
+      consoleCall('k2', 60, second),
+      consoleCall('k3', 61, alice),
+      consoleCall('k4', 62, second),
+    ]);
+    expect(members(result)).toEqual([
+      ['k1', 'k3'],
+      ['k2', 'k4'],
+    ]);
+  });
+
+  it('sorts session events by time, then eventID', () => {
+    const result = sessionize([
+      consoleCall('z', 5, alice),
+      consoleCall('y', 5, alice),
+      consoleCall('x', 9, alice),
+    ]);
+    expect(members(result)).toEqual([['y', 'z', 'x']]);
+  });
+
+  it('joins a ConsoleLogin to the session of the same principal that starts right after it', () => {
+    const result = sessionize([
+      consoleCall('b1', 1, bob),
+      consoleLogin('login', 0, alice),
+      consoleCall('a1', 3, alice),
+      consoleCall('a2', 8, alice),
+    ]);
+    expect(sessionOf(result, 'login')?.events.map((e) => e.id)).toEqual(['login', 'a1', 'a2']);
+    expect(sessionOf(result, 'b1')?.events.map((e) => e.id)).toEqual(['b1']);
+    expect(result.sessions).toHaveLength(2);
+  });
+
+  it('joins each of two logins to the session that follows it', () => {
+    const later: Who = { ...alice, key: 'ASIAALICE0000000009', created: at(200) };
+    const result = sessionize([
+      consoleLogin('login1', 0, alice),
+      consoleCall('a1', 2, alice),
+      consoleLogin('login2', 200, later),
+      consoleCall('c1', 202, later),
+    ]);
+    expect(members(result)).toEqual([
+      ['login1', 'a1'],
+      ['login2', 'c1'],
+    ]);
+  });
+
+  it('joins a federated GetSigninToken and the ConsoleLogin after it to the session of the issued key', () => {
+    const role: Who = {
+      type: 'AssumedRole',
+      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/carol`,
+      key: 'ASIACAROLCONSOLE001',
+      ip: '192.0.2.44',
+    };
+    const token = event({
+      eventVersion: '1.08',
+      eventID: 'token',
+      eventTime: at(0),
+      eventSource: 'signin.amazonaws.com',
+      eventName: 'GetSigninToken',
+      eventType: 'AwsConsoleSignIn',
+      awsRegion: 'us-east-1',
+      sourceIPAddress: '192.0.2.44',
+      userAgent: JERSEY,
+      recipientAccountId: ACCOUNT,
+      userIdentity: {
+        type: 'AssumedRole',
+        arn: role.arn,
+        accountId: ACCOUNT,
+        accessKeyId: 'ASIAFEDERATION00001',
+      },
+      responseElements: { credentials: { accessKeyId: role.key } },
+    });
+    const login = consoleLogin('login', 1, role);
+    const result = sessionize([
+      consoleCall('c2', 20, role),
+      login,
+      consoleCall('b1', 2, bob),
+      token,
+      consoleCall('c1', 5, role),
+    ]);
+    expect(sessionOf(result, 'c1')?.events.map((e) => e.id)).toEqual(['token', 'login', 'c1', 'c2']);
+    expect(sessionOf(result, 'b1')?.events.map((e) => e.id)).toEqual(['b1']);
+    expect(result.other).toEqual([]);
+  });
+
+  it('gives a failed ConsoleLogin its own session', () => {
+    const result = sessionize([
+      consoleLogin('fail', 0, alice, 'Failure'),
+      consoleLogin('ok', 10, alice),
+      consoleCall('a1', 12, alice),
+    ]);
+    const failed = sessionOf(result, 'fail');
+    expect(failed?.events.map((e) => e.id)).toEqual(['fail']);
+    expect(failed?.kind).toBe('console');
+    expect(sessionOf(result, 'a1')?.events.map((e) => e.id)).toEqual(['ok', 'a1']);
+  });
+
+  it('gives a login with no session after it a session of its own', () => {
+    const result = sessionize([consoleLogin('lonely', 0, alice), consoleCall('b1', 1, bob)]);
+    expect(members(result)).toEqual([['lonely'], ['b1']]);
+  });
+
+  it('groups records with no identity fields into one file session per input source', () => {
+    const bare = (id: string, seconds: number, source: string) =>
+      event(
+        {
+          eventID: id,
+          eventTime: at(seconds),
+          eventSource: 'ec2.amazonaws.com',
+          eventName: 'DescribeInstances',
+        },
+        source,
+      );
+    const result = sessionize([
+      bare('f1', 0, 'one.json'),
+      bare('g1', 1, 'two.json'),
+      bare('f2', 2, 'one.json'),
+      consoleCall('a1', 3, alice),
+    ]);
+    const one = sessionOf(result, 'f1');
+    const two = sessionOf(result, 'g1');
+    expect(one?.kind).toBe('file');
+    expect(two?.kind).toBe('file');
+    expect(one?.events.map((e) => e.id)).toEqual(['f1', 'f2']);
+    expect(two?.events.map((e) => e.id)).toEqual(['g1']);
+    expect(one?.id).not.toBe(two?.id);
+    expect(sessionOf(result, 'a1')?.kind).toBe('console');
+  });
+
+  it('keeps programmatic calls in `other`, never dropped', () => {
+    const cli = (id: string, seconds: number) =>
+      event({
+        eventVersion: '1.08',
+        eventID: id,
+        eventTime: at(seconds),
+        eventSource: 's3.amazonaws.com',
+        eventName: 'ListBuckets',
+        awsRegion: 'us-east-1',
+        sourceIPAddress: '203.0.113.99',
+        userAgent: 'aws-cli/2.15.30 md/awscrt#0.19.19 ua/2.0 os/linux#6.5 md/arch#x86_64 lang/python#3.11.8',
+        recipientAccountId: ACCOUNT,
+        userIdentity: {
+          type: 'IAMUser',
+          arn: `arn:aws:iam::${ACCOUNT}:user/deploy`,
+          accountId: ACCOUNT,
+          accessKeyId: 'AKIADEPLOY000000001',
+        },
+      });
+    const input = [cli('p1', 0), consoleCall('a1', 1, alice), cli('p2', 2), cli('p3', 3)];
+    const result = sessionize(input);
+    expect(result.other.map((e) => e.id)).toEqual(['p1', 'p2', 'p3']);
+    expect(members(result)).toEqual([['a1']]);
+    const total = result.sessions.reduce((n, s) => n + s.events.length, 0) + result.other.length;
+    expect(total).toBe(input.length);
+  });
+
+  it('joins an "AWS Internal" call made with a console session key to that session, before or after its first call', () => {
+    const internal = (id: string, seconds: number) =>
+      event({
+        eventVersion: '1.08',
+        eventID: id,
+        eventTime: at(seconds),
+        eventSource: 'kms.amazonaws.com',
+        eventName: 'Decrypt',
+        awsRegion: 'us-east-1',
+        sourceIPAddress: 'AWS Internal',
+        userAgent: 'AWS Internal',
+        recipientAccountId: ACCOUNT,
+        userIdentity: identity(alice),
+      });
+    const result = sessionize([internal('i0', 0), consoleCall('a1', 1, alice), internal('i1', 2)]);
+    expect(members(result)).toEqual([['i0', 'a1', 'i1']]);
+    expect(result.other).toEqual([]);
+  });
+
+  it('leaves an "AWS Internal" call with an unknown key in `other`', () => {
+    const result = sessionize([
+      consoleCall('a1', 0, alice),
+      event({
+        eventID: 'i9',
+        eventTime: at(1),
+        eventSource: 'kms.amazonaws.com',
+        eventName: 'Decrypt',
+        sourceIPAddress: 'AWS Internal',
+        userAgent: 'AWS Internal',
+        userIdentity: {
+          type: 'AssumedRole',
+          arn: 'arn:aws:sts::1:assumed-role/x/y',
+          accessKeyId: 'ASIAUNRELATED000001',
+        },
+      }),
+    ]);
+    expect(result.other.map((e) => e.id)).toEqual(['i9']);
+  });
+
+  describe('order independence and stable ids', () => {
+    const role: Who = {
+      type: 'AssumedRole',
+      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/Admin/dave`,
+      key: 'ASIADAVECONSOLE0001',
+      ip: '192.0.2.70',
+    };
+    const build = (): TrailEvent[] => [
+      consoleLogin('loginA', 0, alice),
+      consoleCall('a1', 1, alice),
+      consoleCall('a2', 4, alice, 'ec2:DescribeInstances'),
+      consoleLogin('failB', 2, bob, 'Failure'),
+      consoleCall('b1', 3, bob),
+      consoleCall('b2', 3, bob, 's3:ListBuckets'),
+      event({
+        eventID: 'tokenD',
+        eventTime: at(10),
+        eventSource: 'signin.amazonaws.com',
+        eventName: 'GetSigninToken',
+        eventType: 'AwsConsoleSignIn',
+        sourceIPAddress: role.ip,
+        userAgent: JERSEY,
+        userIdentity: { type: 'AssumedRole', arn: role.arn, accountId: ACCOUNT },
+        responseElements: { credentials: { accessKeyId: role.key } },
+      }),
+      consoleLogin('loginD', 11, role),
+      consoleCall('d1', 12, role),
+      event({
+        eventID: 'cli1',
+        eventTime: at(3),
+        eventSource: 'sts.amazonaws.com',
+        eventName: 'GetCallerIdentity',
+        sourceIPAddress: '203.0.113.1',
+        userAgent: 'Boto3/1.34.0 md/Botocore#1.34.0',
+        userIdentity: {
+          type: 'IAMUser',
+          arn: `arn:aws:iam::${ACCOUNT}:user/ci`,
+          accessKeyId: 'AKIACI0000000000001',
+        },
+      }),
+      event(
+        { eventID: 'anon1', eventTime: at(5), eventSource: 'ec2.amazonaws.com', eventName: 'DescribeVpcs' },
+        'lookup.json',
+      ),
+    ];
+
+    it('gives the same sessions, ids and membership whatever the input order', () => {
+      const events = build();
+      const expected = shape(sessionize(events));
+      expect(Object.keys(expected.sessions)).toHaveLength(5);
+      expect(Object.values(expected.sessions).sort()).toEqual(
+        [['a1', 'a2', 'loginA'], ['b1', 'b2'], ['d1', 'loginD', 'tokenD'], ['failB'], ['anon1']].sort(),
+      );
+      expect(expected.other).toEqual(['cli1']);
+      for (const seed of [1, 7, 42, 1234, 99991]) {
+        const result = sessionize(shuffled(events, seed));
+        expect(shape(result)).toEqual(expected);
+        // Sessions come out in the same order too.
+        expect(result.sessions.map((s) => s.id)).toEqual(sessionize(events).sessions.map((s) => s.id));
+      }
+      expect(shape(sessionize([...events].reverse()))).toEqual(expected);
+    });
+
+    it('keeps ids stable across runs and independent of other sessions in the input', () => {
+      const first = sessionize(build());
+      const second = sessionize(build());
+      expect(first.sessions.map((s) => s.id)).toEqual(second.sessions.map((s) => s.id));
+      const aliceOnly = sessionize([consoleCall('a1', 1, alice), consoleCall('a2', 4, alice)]);
+      expect(aliceOnly.sessions[0].id).toBe(sessionOf(first, 'a1')?.id);
+      for (const session of first.sessions) expect(session.id).toMatch(/^s-[0-9a-f]+$/);
+    });
+
+    it('does not change a session id when its ConsoleLogin is missing from the input', () => {
+      const withLogin = sessionize([consoleLogin('loginA', 0, alice), consoleCall('a1', 1, alice)]);
+      const withoutLogin = sessionize([consoleCall('a1', 1, alice)]);
+      expect(withLogin.sessions).toHaveLength(1);
+      expect(withLogin.sessions[0].id).toBe(withoutLogin.sessions[0].id);
+    });
+  });
+});
