@@ -191,9 +191,10 @@ function selectMatches(events: TrailEvent[], index: RuleIndex, banned: ReadonlyS
     // Distinct kinds of evidence the rule demanded: its required events plus the anchor's kind.
     const requiredFound = new Set([...rule.required, anchor.ref]).size;
     // Specific actions beat background and generic ones; then more required evidence, explicit
-    // priority, more distinct event kinds, more events; then earlier anchor and label for determinism.
+    // priority, more distinct event kinds; then the earlier anchor (a click's burst starts the
+    // action, and later anchors would otherwise steal its tail), more events, and the label.
     const kindRank = rule.kind === 'action' ? 2 : rule.kind === 'suppress' ? 1 : 0;
-    const score = [kindRank, requiredFound, rule.priority, seenRefs.size, members.length, -anchor.time];
+    const score = [kindRank, requiredFound, rule.priority, seenRefs.size, -anchor.time, members.length];
     return { rule, anchorIndex, members, score };
   };
 
