@@ -1,5 +1,5 @@
 /** The readable account of one console session: who, from where, how, what they did, what was risky. */
-import { principalOf, type SessionGroup } from './sessionize.ts';
+import { isSignIn, principalOf, type SessionGroup } from './sessionize.ts';
 import type { Risk, SessionSummary, Signal, TrailEvent } from './types.ts';
 import { RISK_LEVELS } from './types.ts';
 import { userAgentFamily } from './useragent.ts';
@@ -18,7 +18,12 @@ function isAddress(value: string | undefined): value is string {
 function mfaOf(events: TrailEvent[]): boolean | null {
   for (const event of events) {
     const used = (event.record.additionalEventData as { MFAUsed?: unknown } | undefined)?.MFAUsed;
-    if (event.record.eventName === 'ConsoleLogin' && (used === 'Yes' || used === 'No')) return used === 'Yes';
+    const failed =
+      (event.record.responseElements as { ConsoleLogin?: unknown } | null)?.ConsoleLogin === 'Failure';
+    // A failed sign-in never reached the MFA step, so its "No" says nothing about MFA.
+    if (event.record.eventName === 'ConsoleLogin' && !failed && (used === 'Yes' || used === 'No')) {
+      return used === 'Yes';
+    }
   }
   for (const event of events) {
     const flag = event.record.userIdentity?.sessionContext?.attributes?.mfaAuthenticated;
@@ -32,6 +37,17 @@ function loginResultOf(events: TrailEvent[]): 'Success' | 'Failure' | null {
   const result = (login?.record.responseElements as { ConsoleLogin?: unknown } | null | undefined)
     ?.ConsoleLogin;
   return result === 'Success' || result === 'Failure' ? result : null;
+}
+
+/** The console session's key: the one its calls use most (sign-in calls are made with other credentials). */
+function sessionKeyOf(events: TrailEvent[]): string | null {
+  const counts = new Map<string, number>();
+  for (const event of events) {
+    const key = event.record.userIdentity?.accessKeyId;
+    if (key && !isSignIn(event.record)) counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  return ranked[0]?.[0] ?? null;
 }
 
 export function riskAtLeast(risk: Risk, floor: Risk): boolean {
@@ -59,7 +75,7 @@ export function summarizeSession(
       .map((e) => e.record.userAgent)
       .filter((a) => {
         const family = userAgentFamily(a);
-        return family !== 'aws-internal' && family !== 'service';
+        return family !== 'aws-internal' && family !== 'service' && family !== 'signin';
       }),
   );
   const summary: SessionSummary = {
@@ -71,8 +87,7 @@ export function summarizeSession(
       identity?.accountId ??
       events.find((e) => e.record.recipientAccountId)?.record.recipientAccountId ??
       null,
-    accessKeyId:
-      events.find((e) => e.record.userIdentity?.accessKeyId)?.record.userIdentity?.accessKeyId ?? null,
+    accessKeyId: sessionKeyOf(events),
     sourceIps: distinct(events.map((e) => e.record.sourceIPAddress).filter(isAddress)),
     userAgents: agents,
     regions: distinct(events.map((e) => e.record.awsRegion)),
@@ -95,6 +110,8 @@ export function summarizeSession(
   return summary;
 }
 
+export const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 function describe(s: SessionSummary): string {
   const who = s.principalArn ?? (s.kind === 'file' ? 'an unidentified principal' : 'an unknown principal');
   const from = s.sourceIps.length > 0 ? ` from ${s.sourceIps.join(', ')}` : '';
@@ -104,7 +121,7 @@ function describe(s: SessionSummary): string {
   const services = s.services.length > 0 ? ` in ${s.services.join(', ')}` : '';
   const risky = s.riskySignals.length > 0 ? `; ${s.riskySignals.length} risky` : '';
   return (
-    `${who}${from}${mfa}${login}: ${s.signalCount} actions${services} over ${minutes} min` +
-    ` (${s.eventCount} events, ${s.unmappedEventCount} unmapped${risky})`
+    `${who}${from}${mfa}${login}: ${plural(s.signalCount, 'action')}${services} over ${minutes} min` +
+    ` (${plural(s.eventCount, 'event')}, ${s.unmappedEventCount} unmapped${risky})`
   );
 }

@@ -1,6 +1,7 @@
 /** The terminal timeline: per session, what was done when, then the summary and what stayed unmapped. */
 import { createColors } from 'picocolors';
 import type { EnrichedSession } from './enrich.ts';
+import { plural } from './session-summary.ts';
 import type { Risk, TrailEvent } from './types.ts';
 
 export interface TimelineOptions {
@@ -59,7 +60,7 @@ export function renderTimeline(sessions: EnrichedSession[], options: TimelineOpt
       const risk = signal.risk === 'info' ? '' : `  ${riskColor[signal.risk](`[${signal.risk}]`)}`;
       const text = suppressed ? c.dim(printable(signal.summary)) : printable(signal.summary);
       lines.push(
-        `   ${c.dim(clock(signal.firstEventTime))}  ${c.cyan(crumb)}  ${text}${c.dim(` (${signal.eventCount} events)`)}${risk}`,
+        `   ${c.dim(clock(signal.firstEventTime))}  ${c.cyan(crumb)}  ${text}${c.dim(` (${plural(signal.eventCount, 'event')})`)}${risk}`,
       );
     }
     if (hidden > 0) lines.push(c.dim(`   ${hidden} background events hidden (--show-suppressed shows them)`));
