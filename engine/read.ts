@@ -81,9 +81,9 @@ export function decodeInput(bytes: Buffer, maxBytes = DEFAULT_MAX_INPUT_BYTES): 
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === 'ERR_BUFFER_TOO_LARGE' || /maxOutputLength|Cannot create a Buffer/.test(String(error))) {
-        throw new Error(`decompressed size exceeds the ${maxBytes}-byte limit`);
+        throw new Error(`decompressed size exceeds the ${maxBytes}-byte limit`, { cause: error });
       }
-      throw new Error(`not a valid gzip stream (${(error as Error).message})`);
+      throw new Error(`not a valid gzip stream (${(error as Error).message})`, { cause: error });
     }
   }
   if (data.length > maxBytes) throw new Error(`size ${data.length} bytes exceeds the ${maxBytes}-byte limit`);
@@ -111,7 +111,7 @@ function unwrapRecord(item: unknown): CloudTrailRecord {
     try {
       parsed = JSON.parse(object.CloudTrailEvent);
     } catch (error) {
-      throw new Error(`CloudTrailEvent is not valid JSON (${(error as Error).message})`);
+      throw new Error(`CloudTrailEvent is not valid JSON (${(error as Error).message})`, { cause: error });
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new Error('CloudTrailEvent is not a JSON object');

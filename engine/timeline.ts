@@ -26,7 +26,7 @@ function unmappedDigest(events: TrailEvent[]): string {
 
 /** Strips control characters so hostile event values cannot drive the terminal. */
 export function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
+  // eslint-disable-next-line no-control-regex -- removing control characters is the point
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
 }
 

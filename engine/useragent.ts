@@ -1,13 +1,6 @@
 /** Classifies a CloudTrail userAgent into the families rules and summaries care about. */
 export type UserAgentFamily =
-  | 'browser'
-  | 'console'
-  | 'aws-internal'
-  | 'service'
-  | 'cli'
-  | 'sdk'
-  | 'signin'
-  | 'unknown';
+  'browser' | 'console' | 'aws-internal' | 'service' | 'cli' | 'sdk' | 'signin' | 'unknown';
 
 export function userAgentFamily(agent: string | undefined): UserAgentFamily {
   if (!agent) return 'unknown';

@@ -37,7 +37,6 @@ const SECONDARY_REGION = 'eu-west-1';
 const TRAIL_NAME = 'org-trail';
 const TRAIL_BUCKET = 'example-org-cloudtrail-logs';
 const DELIVERY_WINDOW_MS = 5 * 60_000;
-// biome-ignore lint/suspicious/noTemplateCurlyInString: the sign-in service really logs this unexpanded placeholder.
 const SIGNIN_TOKEN_AGENT = 'Jersey/${project.version} (HttpUrlConnection 17.0.1)';
 /** Services whose console calls are global (and show up in us-east-1). */
 const GLOBAL_SERVICES = new Set(['iam', 'organizations', 'ce', 'health', 'cost-optimization-hub', 'support']);

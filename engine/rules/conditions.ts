@@ -31,7 +31,9 @@ export function compileCondition(condition: Condition): CompiledCondition {
       try {
         pattern = new RegExp(argument as string);
       } catch (error) {
-        throw new Error(`matches: invalid regular expression (${(error as Error).message})`);
+        throw new Error(`matches: invalid regular expression (${(error as Error).message})`, {
+          cause: error,
+        });
       }
       tests.push((values) => OPERATORS.matches(values, pattern));
     } else {

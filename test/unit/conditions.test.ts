@@ -247,7 +247,6 @@ describe('userAgentFamily', () => {
     ['console.amazonaws.com', 'console'],
     ['AWS Console, aws-sdk-java/1.12.1', 'console'],
     ['aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0 exe/x86_64.ubuntu.22', 'cli'],
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal user agent CloudTrail records for sign-in
     ['Jersey/${project.version} (HttpUrlConnection 17.0.9)', 'signin'],
     ['AWS Internal', 'aws-internal'],
     ['aws-internal/3 aws-sdk-java/1.12.488 Linux/5.10', 'aws-internal'],

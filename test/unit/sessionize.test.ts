@@ -8,7 +8,6 @@ const T0 = Date.UTC(2024, 4, 1, 9, 0, 0);
 const BROWSER =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
 
-// biome-ignore lint/suspicious/noTemplateCurlyInString: the literal user agent CloudTrail records for GetSigninToken
 const JERSEY = 'Jersey/${project.version} (HttpUrlConnection 17.0.9)';
 
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
