@@ -181,6 +181,7 @@ function compile(file: string, service: string, rule: RuleSpec): SignalRule {
     extract: rule.extract ?? {},
     tests: rule.tests ?? [],
     file,
+    source: rule,
   };
 }
 

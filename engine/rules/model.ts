@@ -102,6 +102,8 @@ export interface SignalRule {
   tests: readonly RuleTest[];
   /** Where the rule was defined, for error messages. */
   file: string;
+  /** The rule as written, for tooling (lint, stats, generators). */
+  source: RuleSpec;
 }
 
 export type CompiledCondition = (record: Record<string, unknown>) => boolean;
