@@ -121,8 +121,9 @@ const MAX_CONTEXT_ROUNDS = 8;
 
 /**
  * Maps one session's events. Deterministic for a given set of events, whatever their input order.
- * Rules with an `after` constraint only stand when one of the named actions precedes them; a match
- * that breaks its constraint is banned and the session re-mapped, so its events can go elsewhere.
+ * Rules with an `after` (or `followedBy`) constraint only stand when one of the named actions
+ * precedes (follows) them; a match that breaks its constraint is banned and the session re-mapped,
+ * so its events can go elsewhere.
  */
 export function mapSession(input: readonly TrailEvent[], index: RuleIndex): MapResult {
   const events = [...input].sort(compareEvents);
@@ -139,18 +140,27 @@ export function mapSession(input: readonly TrailEvent[], index: RuleIndex): MapR
 
 const banKey = (rule: SignalRule, anchorIndex: number) => `${rule.label}@${anchorIndex}`;
 
-/** Matches whose rule needs a preceding action that is not there. */
+/** Matches whose rule needs a preceding (`after`) or following (`followedBy`) action that is not there. */
 function contextViolations(matches: RuleMatch[]): RuleMatch[] {
   return matches.filter((match, position) => {
-    const context = match.rule.after;
-    if (!context) return false;
+    const { after, followedBy } = match.rule;
     const start = match.events[0].time;
-    return !matches
-      .slice(0, position)
-      .some(
-        (previous) =>
-          context.labels.has(previous.rule.label) && start - previous.events[0].time <= context.withinMs,
-      );
+    const hasBefore =
+      !after ||
+      matches
+        .slice(0, position)
+        .some(
+          (other) => after.labels.has(other.rule.label) && start - other.events[0].time <= after.withinMs,
+        );
+    const hasAfter =
+      !followedBy ||
+      matches
+        .slice(position + 1)
+        .some(
+          (other) =>
+            followedBy.labels.has(other.rule.label) && other.events[0].time - start <= followedBy.withinMs,
+        );
+    return !hasBefore || !hasAfter;
   });
 }
 
@@ -194,7 +204,7 @@ function selectMatches(events: TrailEvent[], index: RuleIndex, banned: ReadonlyS
     // priority, more distinct event kinds; then the earlier anchor (a click's burst starts the
     // action, and later anchors would otherwise steal its tail), more events, and the label.
     const kindRank = rule.kind === 'action' ? 2 : rule.kind === 'suppress' ? 1 : 0;
-    const score = [kindRank, requiredFound, rule.priority, seenRefs.size, -anchor.time, members.length];
+    const score = [requiredFound, kindRank, rule.priority, seenRefs.size, -anchor.time, members.length];
     return { rule, anchorIndex, members, score };
   };
 

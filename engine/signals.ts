@@ -23,6 +23,8 @@ function extract(events: TrailEvent[], extraction: Extraction): AdditionalData[s
     const pattern = new RegExp(extraction.capture);
     raw = raw.map((value) => pattern.exec(value)?.[1] ?? value);
   }
+  const words = extraction.map;
+  if (words) raw = raw.map((value) => (Object.hasOwn(words, value) ? words[value] : value));
   const values = [...new Set(raw)];
   switch (extraction.as ?? 'first') {
     case 'list':

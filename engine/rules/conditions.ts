@@ -1,5 +1,5 @@
 /** Condition operators: a registry of name → test over the values found at a field path. */
-import type { CompiledCondition, Condition, Scalar } from './model.ts';
+import type { CompiledCondition, Condition, FieldTest, Scalar } from './model.ts';
 import { valuesAt } from './path.ts';
 
 type Operator = (values: unknown[], argument: never) => boolean;
@@ -22,6 +22,15 @@ export const OPERATOR_NAMES = Object.keys(OPERATORS) as OperatorName[];
 
 /** Compiles a condition; throws with the operator's name when an argument is unusable. */
 export function compileCondition(condition: Condition): CompiledCondition {
+  if (condition.anyOf) {
+    const alternatives = condition.anyOf.map(compileFieldTest);
+    return (record) => alternatives.some((test) => test(record));
+  }
+  if (condition.field === undefined) throw new Error('needs `field` or `anyOf`');
+  return compileFieldTest({ ...condition, field: condition.field });
+}
+
+function compileFieldTest(condition: FieldTest): CompiledCondition {
   const tests: ((values: unknown[]) => boolean)[] = [];
   for (const name of OPERATOR_NAMES) {
     const argument = condition[name];

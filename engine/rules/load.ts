@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { compileCondition } from './conditions.ts';
-import type { CompiledCondition, RuleFileSpec, RuleSpec, SignalRule } from './model.ts';
+import type { CompiledCondition, RuleFileSpec, RuleSpec, SessionContext, SignalRule } from './model.ts';
 
 export const DEFAULT_RULES_DIR = fileURLToPath(new URL('../../rules/signals', import.meta.url));
 const SCHEMA_PATH = fileURLToPath(new URL('../../rules/schema/signal-rules.schema.json', import.meta.url));
@@ -139,6 +139,10 @@ function semanticProblems(file: string, rule: RuleSpec): RuleProblem[] {
   return problems;
 }
 
+function sessionContext(spec: { labels: string[]; within?: number } | undefined): SessionContext | null {
+  return spec ? { labels: new Set(spec.labels), withinMs: (spec.within ?? DEFAULT_CONTEXT_SECONDS) * 1000 } : null;
+}
+
 function compile(file: string, service: string, rule: RuleSpec): SignalRule {
   const conditions = new Map<string, CompiledCondition[]>();
   const anchorKey = '@anchor';
@@ -172,12 +176,8 @@ function compile(file: string, service: string, rule: RuleSpec): SignalRule {
     conditions,
     priority: rule.priority ?? 0,
     agents: rule.agents ?? 'console',
-    after: rule.after
-      ? {
-          labels: new Set(rule.after.labels),
-          withinMs: (rule.after.within ?? DEFAULT_CONTEXT_SECONDS) * 1000,
-        }
-      : null,
+    after: sessionContext(rule.after),
+    followedBy: sessionContext(rule.followedBy),
     extract: rule.extract ?? {},
     tests: rule.tests ?? [],
     file,
@@ -229,12 +229,12 @@ export function compileRuleSources(sources: { file: string; text: string }[]): S
   }
   const labels = new Set(rules.map((r) => r.label));
   for (const rule of rules) {
-    for (const label of rule.after?.labels ?? []) {
+    for (const label of [...(rule.after?.labels ?? []), ...(rule.followedBy?.labels ?? [])]) {
       if (!labels.has(label))
         problems.push({
           file: rule.file,
           rule: rule.label,
-          field: 'after.labels',
+          field: rule.after?.labels.has(label) ? 'after.labels' : 'followedBy.labels',
           message: `unknown label ${label}`,
         });
     }

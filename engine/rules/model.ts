@@ -8,10 +8,25 @@ export type RuleAgents = 'console' | 'programmatic' | 'any';
 
 export type Scalar = string | number | boolean;
 
+/** One test on one field. */
+export interface FieldTest {
+  field: string;
+  equals?: Scalar;
+  notEquals?: Scalar;
+  in?: Scalar[];
+  notIn?: Scalar[];
+  present?: boolean;
+  matches?: string;
+  countAtLeast?: number;
+  countAtMost?: number;
+}
+
 export interface Condition {
   /** Events of this kind must satisfy it; undefined means the anchor. */
   event?: string;
-  field: string;
+  /** Alternatives instead of `field` + operators: any one of them holding is enough. */
+  anyOf?: FieldTest[];
+  field?: string;
   equals?: Scalar;
   notEquals?: Scalar;
   in?: Scalar[];
@@ -30,6 +45,8 @@ export interface Extraction {
   matching?: string;
   /** Replace values matching this pattern by its first capture group (others are kept as they are). */
   capture?: string;
+  /** Replace values by words; values not listed stay as they are. */
+  map?: Record<string, string>;
   as?: 'first' | 'list' | 'count';
 }
 
@@ -67,6 +84,8 @@ export interface RuleSpec {
   agents?: RuleAgents;
   /** Session context: only after one of these actions, within `within` seconds (default 900). */
   after?: { labels: string[]; within?: number };
+  /** Session context: only when one of these actions follows, within `within` seconds (default 900). */
+  followedBy?: { labels: string[]; within?: number };
   extract?: Record<string, Extraction>;
   tests?: RuleTest[];
 }
@@ -97,13 +116,19 @@ export interface SignalRule {
   conditions: ReadonlyMap<string, readonly CompiledCondition[]>;
   priority: number;
   agents: RuleAgents;
-  after: { labels: ReadonlySet<string>; withinMs: number } | null;
+  after: SessionContext | null;
+  followedBy: SessionContext | null;
   extract: Readonly<Record<string, Extraction>>;
   tests: readonly RuleTest[];
   /** Where the rule was defined, for error messages. */
   file: string;
   /** The rule as written, for tooling (lint, stats, generators). */
   source: RuleSpec;
+}
+
+export interface SessionContext {
+  labels: ReadonlySet<string>;
+  withinMs: number;
 }
 
 export type CompiledCondition = (record: Record<string, unknown>) => boolean;

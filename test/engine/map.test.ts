@@ -345,3 +345,59 @@ describe('session context and callers', () => {
     });
   });
 });
+
+describe('followedBy and alternative conditions', () => {
+  const index = rulesFrom(`
+  - label: Keys_List
+    name: keys
+    risk: info
+    summary: list
+    anchors: [kms:ListKeys]
+  - label: Create_Step1
+    name: create 1
+    risk: info
+    summary: c1
+    priority: 1
+    anchors: [kms:ListKeys]
+    followedBy: { labels: [Create_Step2], within: 300 }
+  - label: Create_Step2
+    name: create 2
+    risk: info
+    summary: c2
+    anchors: [iam:ListRoles]
+  - label: Either_Filter
+    name: either
+    risk: info
+    summary: e
+    anchors: [ec2:DescribeTags]
+    when:
+      - anyOf:
+          - field: requestParameters.filterSet.items[].name
+            equals: key
+          - field: requestParameters.filterSet.items[].name
+            equals: value
+`);
+
+  it('a first wizard step stands only when the next step follows', () => {
+    const wizard = labelsOf(index, [
+      { event: 'kms:ListKeys', at: 0 },
+      { event: 'iam:ListRoles', at: 120 },
+    ]);
+    expect(wizard.signals.map((s) => s.label)).toEqual(['Create_Step1', 'Create_Step2']);
+    const list = labelsOf(index, [{ event: 'kms:ListKeys', at: 0 }]);
+    expect(list.signals.map((s) => s.label)).toEqual(['Keys_List']);
+  });
+
+  it('anyOf holds when one alternative does', () => {
+    const filter = (name: string) => ({ filterSet: { items: [{ name }] } });
+    expect(
+      labelsOf(index, [{ event: 'ec2:DescribeTags', requestParameters: filter('key') }]).signals,
+    ).toHaveLength(1);
+    expect(
+      labelsOf(index, [{ event: 'ec2:DescribeTags', requestParameters: filter('value') }]).signals,
+    ).toHaveLength(1);
+    expect(
+      labelsOf(index, [{ event: 'ec2:DescribeTags', requestParameters: filter('resource-type') }]).signals,
+    ).toEqual([]);
+  });
+});

@@ -107,3 +107,24 @@ describe('placeholdersOf', () => {
     expect(fillTemplate('{{k}}', { k: 'v' })).toBe('v');
   });
 });
+
+describe('fallbacks and raw URL values', () => {
+  it('or: gives the text to show when a value is missing', () => {
+    expect(fillTemplate('key pair {{keyName|or:none}}', {})).toBe('key pair none');
+    expect(fillTemplate('key pair {{keyName|or:none}}', { keyName: 'deploy' })).toBe('key pair deploy');
+    expect(fillTemplate('{{users|list|or:nobody}}', { users: [] })).toBe('nobody');
+  });
+
+  it('raw keeps ARN separators in URLs but still escapes what would change the URL', () => {
+    const arn = 'arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail';
+    expect(fillUrl('https://x/#/trails/{{trailArn|raw}}', { trailArn: arn })).toBe(
+      `https://x/#/trails/${arn}`,
+    );
+    expect(fillUrl('https://x/#/t/{{v|raw}}', { v: 'a b#c?d' })).toBe('https://x/#/t/a%20b%23c%3Fd');
+    expect(fillUrl('https://x/{{v}}', { v: arn })).toBe(`https://x/${encodeURIComponent(arn)}`);
+  });
+
+  it('a URL with an or: fallback is complete without the value', () => {
+    expect(fillUrl('https://x/?q={{v|or:}}', {})).toBe('https://x/?q=');
+  });
+});
