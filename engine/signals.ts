@@ -4,7 +4,7 @@ import type { RuleMatch } from './map.ts';
 import type { Extraction } from './rules/model.ts';
 import { stringValuesAt } from './rules/path.ts';
 import { fillTemplate, fillUrl } from './template.ts';
-import type { AdditionalData, Signal, TrailEvent } from './types.ts';
+import { type AdditionalData, RISK_LEVELS, type Risk, type Signal, type TrailEvent } from './types.ts';
 
 export function signalIdFor(sessionId: string, label: string, correlationId: string): string {
   return `sig-${createHash('sha256').update(`${sessionId}\n${label}\n${correlationId}`).digest('hex').slice(0, 24)}`;
@@ -48,11 +48,30 @@ function builtins(match: RuleMatch): AdditionalData {
   };
 }
 
+/** The rule's risk, raised by every escalation whose conditions the signal's events meet. */
+function riskOf(match: RuleMatch): { risk: Risk; reasons: string[] } {
+  let risk = match.rule.risk;
+  const reasons: string[] = [];
+  for (const raise of match.rule.escalations) {
+    const holds = raise.conditions.every(({ event, test }) =>
+      event === null
+        ? test(match.anchor.record as Record<string, unknown>)
+        : match.events.some((e) => e.ref === event && test(e.record as Record<string, unknown>)),
+    );
+    if (!holds) continue;
+    if (raise.reason) reasons.push(raise.reason);
+    if (RISK_LEVELS.indexOf(raise.risk) > RISK_LEVELS.indexOf(risk)) risk = raise.risk;
+  }
+  return { risk, reasons };
+}
+
 export function buildSignal(match: RuleMatch, sessionId: string): Signal {
   const { rule, events } = match;
   const additionalData: AdditionalData = {};
   for (const [key, extraction] of Object.entries(rule.extract))
     additionalData[key] = extract(events, extraction);
+  const { risk, reasons } = riskOf(match);
+  if (reasons.length > 0) additionalData.riskReasons = reasons;
   const values = { ...builtins(match), ...additionalData };
   const first = events[0];
   const last = events[events.length - 1];
@@ -63,7 +82,7 @@ export function buildSignal(match: RuleMatch, sessionId: string): Signal {
     summary: fillTemplate(rule.summary, values),
     url: fillUrl(rule.url, values),
     service: rule.service,
-    risk: rule.risk,
+    risk,
     correlationId: first.id,
     eventIds: events.map((e) => e.id),
     eventCount: events.length,

@@ -26,6 +26,7 @@ describe('rule inline tests', () => {
       // A must-map burst is exactly the action: every one of its events, and nothing else, is explained by it.
       expect([...produced[0].eventIds].sort()).toEqual([...burstIds].sort());
       if (test.additionalData) expect(produced[0].additionalData).toMatchObject(test.additionalData);
+      if (test.risk) expect(produced[0].risk).toBe(test.risk);
     } else {
       expect(produced).toEqual([]);
     }

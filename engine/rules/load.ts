@@ -85,6 +85,19 @@ function semanticProblems(file: string, rule: RuleSpec): RuleProblem[] {
       problems.push({ file, rule: rule.label, field: `when.${index}`, message: (error as Error).message });
     }
   }
+  for (const [at, raise] of (rule.escalate ?? []).entries()) {
+    for (const [index, condition] of raise.when.entries()) {
+      const field = `escalate.${at}.when.${index}`;
+      if (condition.event && !members.has(condition.event)) {
+        problems.push({ file, rule: rule.label, field: `${field}.event`, message: `${condition.event} is not one of the rule's events` });
+      }
+      try {
+        compileCondition(condition);
+      } catch (error) {
+        problems.push({ file, rule: rule.label, field, message: (error as Error).message });
+      }
+    }
+  }
   for (const [key, extraction] of Object.entries(rule.extract ?? {})) {
     for (const option of ['matching', 'capture'] as const) {
       const pattern = extraction[option];
@@ -176,6 +189,11 @@ function compile(file: string, service: string, rule: RuleSpec): SignalRule {
     conditions,
     priority: rule.priority ?? 0,
     agents: rule.agents ?? 'console',
+    escalations: (rule.escalate ?? []).map((raise) => ({
+      risk: raise.risk,
+      reason: raise.reason ?? null,
+      conditions: raise.when.map((condition) => ({ event: condition.event ?? null, test: compileCondition(condition) })),
+    })),
     after: sessionContext(rule.after),
     followedBy: sessionContext(rule.followedBy),
     extract: rule.extract ?? {},

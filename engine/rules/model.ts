@@ -63,6 +63,7 @@ export interface RuleTest {
   /** Earlier actions' events the burst depends on (session context); not part of the burst. */
   context?: RuleTestEvent[];
   additionalData?: Record<string, unknown>;
+  risk?: Risk;
 }
 
 /** A rule as written in YAML. */
@@ -86,6 +87,8 @@ export interface RuleSpec {
   after?: { labels: string[]; within?: number };
   /** Session context: only when one of these actions follows, within `within` seconds (default 900). */
   followedBy?: { labels: string[]; within?: number };
+  /** Raise the risk when conditions on the signal's events hold. */
+  escalate?: { risk: Risk; reason?: string; when: Condition[] }[];
   extract?: Record<string, Extraction>;
   tests?: RuleTest[];
 }
@@ -118,12 +121,20 @@ export interface SignalRule {
   agents: RuleAgents;
   after: SessionContext | null;
   followedBy: SessionContext | null;
+  escalations: readonly Escalation[];
   extract: Readonly<Record<string, Extraction>>;
   tests: readonly RuleTest[];
   /** Where the rule was defined, for error messages. */
   file: string;
   /** The rule as written, for tooling (lint, stats, generators). */
   source: RuleSpec;
+}
+
+/** A risk raise: every condition must hold for some event of its kind (the anchor when none is named). */
+export interface Escalation {
+  risk: Risk;
+  reason: string | null;
+  conditions: readonly { event: string | null; test: CompiledCondition }[];
 }
 
 export interface SessionContext {

@@ -401,3 +401,45 @@ describe('followedBy and alternative conditions', () => {
     ).toEqual([]);
   });
 });
+
+describe('risk escalation', () => {
+  const index = rulesFrom(`
+  - label: Snapshot_Permissions
+    name: snapshot permissions
+    risk: low
+    summary: s
+    anchors: [ec2:ModifySnapshotAttribute]
+    optional: [ec2:DescribeSnapshotAttribute]
+    escalate:
+      - risk: high
+        reason: shared with another account
+        when:
+          - field: requestParameters.createVolumePermission.add.items[].userId
+            present: true
+      - risk: critical
+        reason: made public
+        when:
+          - field: requestParameters.createVolumePermission.add.items[].group
+            equals: all
+`);
+  const modify = (items: object[]) => ({
+    event: 'ec2:ModifySnapshotAttribute',
+    requestParameters: { createVolumePermission: { add: { items } } },
+  });
+
+  it('keeps the rule risk when nothing escalates', () => {
+    const [signal] = enrich(fixtureEvents([modify([])]), index).sessions[0].signals;
+    expect([signal.risk, signal.additionalData.riskReasons]).toEqual(['low', undefined]);
+  });
+
+  it('takes the highest matching level and says why', () => {
+    const [shared] = enrich(fixtureEvents([modify([{ userId: '444455556666' }])]), index).sessions[0].signals;
+    expect([shared.risk, shared.additionalData.riskReasons]).toEqual([
+      'high',
+      ['shared with another account'],
+    ]);
+    const [both] = enrich(fixtureEvents([modify([{ userId: '444455556666' }, { group: 'all' }])]), index)
+      .sessions[0].signals;
+    expect(both.risk).toBe('critical');
+  });
+});
