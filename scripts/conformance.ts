@@ -1,7 +1,7 @@
 /**
  * Prints per-session and total conformance figures against ../shared/sessions.
  * `--misses` lists each miss; `--only REGEX` keeps misses whose expected or produced label matches;
- * `--rules DIR` scores another rules folder.
+ * `--rules DIR` scores another rules folder; `--urls` lists matched signals whose URL differs.
  */
 import { scoreAll, totals } from '../test/conformance/score.ts';
 
@@ -11,6 +11,7 @@ const argument = (name: string) => {
 };
 const scores = scoreAll(argument('--rules'));
 const only = argument('--only') ? new RegExp(argument('--only') as string) : null;
+const showUrls = process.argv.includes('--urls');
 const showMisses = process.argv.includes('--misses') || only !== null;
 const pct = (a: number, b: number) => (b === 0 ? '  -  ' : `${((100 * a) / b).toFixed(1).padStart(5)}%`);
 for (const s of scores) {
@@ -22,6 +23,11 @@ for (const s of scores) {
   if (showMisses)
     for (const m of s.misses.filter((miss) => !only || only.test(miss.expected) || only.test(miss.got)))
       console.log(`    ${m.correlationId.slice(0, 8)} want ${m.expected} got ${m.got} (${m.detail})`);
+  if (showUrls)
+    for (const u of s.urlMisses.filter((miss) => !only || only.test(miss.label)))
+      console.log(
+        `    ${u.correlationId.slice(0, 8)} ${u.label}\n      want ${u.expected}\n      got  ${u.got}`,
+      );
 }
 const t = totals(scores);
 console.log(

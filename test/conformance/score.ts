@@ -33,6 +33,8 @@ export interface SessionScore {
   produced: number;
   producedMatched: number;
   misses: { correlationId: string; expected: string; got: string; detail: string }[];
+  /** Matched signals whose URL differs from the expected one. */
+  urlMisses: { correlationId: string; label: string; expected: string; got: string | null }[];
 }
 
 const tally = (): Tally => ({ expected: 0, matched: 0, urlMatched: 0 });
@@ -59,6 +61,7 @@ export function scoreSession(folder: string, index: RuleIndex): SessionScore {
     produced: 0,
     producedMatched: 0,
     misses: [],
+    urlMisses: [],
   };
   const matchedIds = new Set<string>();
   for (const [correlationId, want] of Object.entries(expected)) {
@@ -74,6 +77,7 @@ export function scoreSession(folder: string, index: RuleIndex): SessionScore {
       bucket.matched++;
       matchedIds.add(got.id);
       if ((got.url ?? 'N/A') === want.Url) bucket.urlMatched++;
+      else score.urlMisses.push({ correlationId, label: want.Label, expected: want.Url, got: got.url });
     } else {
       const extra = got ? got.eventIds.filter((id) => !wantIds.has(id)).length : 0;
       const missing = got ? [...wantIds].filter((id) => !got.eventIds.includes(id)).length : wantIds.size;
