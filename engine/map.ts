@@ -190,9 +190,10 @@ function selectMatches(events: TrailEvent[], index: RuleIndex, banned: ReadonlyS
       i < events.length && events[i].time <= end;
       i++
     ) {
-      if (claimed[i]) continue;
       const event = events[i];
+      // Forbidden events rule the candidate out wherever they belong (see the schema).
       if (rule.forbidden.has(event.ref)) return null;
+      if (claimed[i]) continue;
       if (!eligible(rule, event)) continue;
       members.push(i);
       seenRefs.add(event.ref);
