@@ -7,7 +7,7 @@
  * score can only fall, so a lazy max-heap gives the same result as re-scoring everything).
  * Generic single-event actions are then folded into the specific action that follows them.
  */
-import type { SignalRule } from './rules/model.ts';
+import type { SessionContext, SignalRule } from './rules/model.ts';
 import type { TrailEvent } from './types.ts';
 import { userAgentFamily } from './useragent.ts';
 
@@ -145,22 +145,18 @@ function contextViolations(matches: RuleMatch[]): RuleMatch[] {
   return matches.filter((match, position) => {
     const { after, followedBy } = match.rule;
     const start = match.events[0].time;
-    const hasBefore =
-      !after ||
-      matches
-        .slice(0, position)
-        .some(
-          (other) => after.labels.has(other.rule.label) && start - other.events[0].time <= after.withinMs,
-        );
-    const hasAfter =
-      !followedBy ||
-      matches
-        .slice(position + 1)
-        .some(
-          (other) =>
-            followedBy.labels.has(other.rule.label) && other.events[0].time - start <= followedBy.withinMs,
-        );
-    return !hasBefore || !hasAfter;
+    const before = matches.slice(0, position).reverse();
+    const later = matches.slice(position + 1);
+    const found = (context: SessionContext | null, candidates: RuleMatch[]) => {
+      if (!context) return true;
+      const near = candidates.filter((other) => Math.abs(other.events[0].time - start) <= context.withinMs);
+      // `immediately`: only the adjacent action counts (background signals are not actions).
+      const pool = context.immediately
+        ? near.filter((other) => other.rule.kind !== 'suppress').slice(0, 1)
+        : near;
+      return pool.some((other) => context.labels.has(other.rule.label));
+    };
+    return !found(after, before) || !found(followedBy, later);
   });
 }
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { compileCondition } from './conditions.ts';
-import type { CompiledCondition, RuleFileSpec, RuleSpec, SessionContext, SignalRule } from './model.ts';
+import type { CompiledCondition, ContextSpec, RuleFileSpec, RuleSpec, SessionContext, SignalRule } from './model.ts';
 
 export const DEFAULT_RULES_DIR = fileURLToPath(new URL('../../rules/signals', import.meta.url));
 const SCHEMA_PATH = fileURLToPath(new URL('../../rules/schema/signal-rules.schema.json', import.meta.url));
@@ -152,8 +152,13 @@ function semanticProblems(file: string, rule: RuleSpec): RuleProblem[] {
   return problems;
 }
 
-function sessionContext(spec: { labels: string[]; within?: number } | undefined): SessionContext | null {
-  return spec ? { labels: new Set(spec.labels), withinMs: (spec.within ?? DEFAULT_CONTEXT_SECONDS) * 1000 } : null;
+function sessionContext(spec: ContextSpec | undefined): SessionContext | null {
+  if (!spec) return null;
+  return {
+    labels: new Set(spec.labels),
+    withinMs: (spec.within ?? DEFAULT_CONTEXT_SECONDS) * 1000,
+    immediately: spec.immediately ?? false,
+  };
 }
 
 function compile(file: string, service: string, rule: RuleSpec): SignalRule {
@@ -211,7 +216,10 @@ export function compileRuleSources(sources: { file: string; text: string }[]): S
   for (const { file, text } of sources) {
     const document = parseDocument(text, { prettyErrors: true });
     if (document.errors.length > 0) {
-      problems.push(...document.errors.map((error) => ({ file, message: `YAML: ${error.message}` })));
+      // The first syntax error is the one to fix; the rest are usually its echoes.
+      const [first] = document.errors;
+      const more = document.errors.length > 1 ? ` (and ${document.errors.length - 1} more after it)` : '';
+      problems.push({ file, message: `YAML: ${first.message.split('\n')[0]}${more}` });
       continue;
     }
     const spec = document.toJS() as unknown;

@@ -60,7 +60,7 @@ export interface RuleTest {
   name: string;
   maps: boolean;
   events: RuleTestEvent[];
-  /** Earlier actions' events the burst depends on (session context); not part of the burst. */
+  /** Other actions' events the burst depends on (session context, before or after it); not part of the burst. */
   context?: RuleTestEvent[];
   additionalData?: Record<string, unknown>;
   risk?: Risk;
@@ -84,13 +84,20 @@ export interface RuleSpec {
   priority?: number;
   agents?: RuleAgents;
   /** Session context: only after one of these actions, within `within` seconds (default 900). */
-  after?: { labels: string[]; within?: number };
+  after?: ContextSpec;
   /** Session context: only when one of these actions follows, within `within` seconds (default 900). */
-  followedBy?: { labels: string[]; within?: number };
+  followedBy?: ContextSpec;
   /** Raise the risk when conditions on the signal's events hold. */
   escalate?: { risk: Risk; reason?: string; when: Condition[] }[];
   extract?: Record<string, Extraction>;
   tests?: RuleTest[];
+}
+
+/** Session context as written: labels, seconds, and whether the action must be the adjacent one. */
+export interface ContextSpec {
+  labels: string[];
+  within?: number;
+  immediately?: boolean;
 }
 
 export interface RuleFileSpec {
@@ -140,6 +147,7 @@ export interface Escalation {
 export interface SessionContext {
   labels: ReadonlySet<string>;
   withinMs: number;
+  immediately: boolean;
 }
 
 export type CompiledCondition = (record: Record<string, unknown>) => boolean;

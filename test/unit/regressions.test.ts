@@ -106,3 +106,16 @@ rules:
     ['X_Bad_Regex', 'when.0'],
   ]);
 });
+
+it('a YAML syntax error is reported once, at its first position, not as a cascade', () => {
+  const text = `service: X\nrules:\n  - label: X_A\n    name: x\n    risk: info\n    summary: x\n    anchors: [a.b[].c, x:A]\n    required: [x:B]\n`;
+  let problems: { file: string; message: string }[] = [];
+  try {
+    compileRuleSources([{ file: 'broken.yaml', text }]);
+  } catch (error) {
+    problems = (error as RuleLoadError).problems;
+  }
+  expect(problems).toHaveLength(1);
+  expect(problems[0].file).toBe('broken.yaml');
+  expect(problems[0].message).toMatch(/^YAML: .*line 7/);
+});
