@@ -59,7 +59,7 @@ function riskOf(match: RuleMatch): { risk: Risk; reasons: string[] } {
         : match.events.some((e) => e.ref === event && test(e.record as Record<string, unknown>)),
     );
     if (!holds) continue;
-    if (raise.reason) reasons.push(raise.reason);
+    if (raise.reason && !reasons.includes(raise.reason)) reasons.push(raise.reason);
     if (RISK_LEVELS.indexOf(raise.risk) > RISK_LEVELS.indexOf(risk)) risk = raise.risk;
   }
   return { risk, reasons };

@@ -12,7 +12,9 @@ export const OPERATORS = {
   in: (values: unknown[], options: Scalar[]) => values.some((v) => options.some((o) => same(v, o))),
   notIn: (values: unknown[], options: Scalar[]) => !values.some((v) => options.some((o) => same(v, o))),
   present: (values: unknown[], wanted: boolean) => values.length > 0 === wanted,
-  matches: (values: unknown[], pattern: RegExp) => values.some((v) => pattern.test(String(v))),
+  // Objects (e.g. a policy recorded as JSON rather than as a string) are matched as their JSON text.
+  matches: (values: unknown[], pattern: RegExp) =>
+    values.some((v) => pattern.test(typeof v === 'object' ? JSON.stringify(v) : String(v))),
   countAtLeast: (values: unknown[], n: number) => values.length >= n,
   countAtMost: (values: unknown[], n: number) => values.length <= n,
 } satisfies Record<string, Operator>;

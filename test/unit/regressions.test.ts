@@ -119,3 +119,14 @@ it('a YAML syntax error is reported once, at its first position, not as a cascad
   expect(problems[0].file).toBe('broken.yaml');
   expect(problems[0].message).toMatch(/^YAML: .*line 7/);
 });
+
+it('matches tests objects as their JSON text, not as [object Object]', async () => {
+  const { compileCondition } = await import('../../engine/rules/conditions.ts');
+  const test = compileCondition({ field: 'requestParameters.bucketPolicy', matches: '"Principal":"\\*"' });
+  expect(
+    test({ requestParameters: { bucketPolicy: { Statement: [{ Effect: 'Allow', Principal: '*' }] } } }),
+  ).toBe(true);
+  expect(
+    test({ requestParameters: { bucketPolicy: { Statement: [{ Effect: 'Allow', Principal: 'x' }] } } }),
+  ).toBe(false);
+});
