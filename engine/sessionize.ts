@@ -60,6 +60,16 @@ export function isConsoleEvent(record: CloudTrailRecord): boolean {
   return family === 'browser' || family === 'console';
 }
 
+/**
+ * A non-console call that joins the console session whose temporary key it carries: made by AWS on
+ * the session's behalf, not by a CLI or SDK (someone scripting with exported keys is not clicking).
+ */
+export function joinsConsoleSessionByKey(record: CloudTrailRecord): boolean {
+  if (!record.userIdentity?.accessKeyId?.startsWith('ASIA')) return false;
+  const family = userAgentFamily(record.userAgent);
+  return family !== 'cli' && family !== 'sdk';
+}
+
 export function principalOf(record: CloudTrailRecord): string | null {
   const identity = record.userIdentity;
   if (!identity) return null;
@@ -141,18 +151,15 @@ export function sessionize(input: readonly TrailEvent[]): Sessionized {
       if (key) add(key, 'console', event);
       else other.push(event);
     } else {
-      // Calls made with a console session's key but another user agent (AWS Internal…) still belong to it.
-      const key = record.userIdentity?.accessKeyId ? `key:${record.userIdentity.accessKeyId}` : null;
-      if (key && groups.has(key)) add(key, 'console', event);
-      else other.push(event);
+      other.push(event);
     }
   }
 
-  // Second pass for calls that came before their session's first console call in sort order.
+  // Calls AWS made with a console session's key (AWS Internal, a service) belong to that session.
   const stillOther: TrailEvent[] = [];
   for (const event of other) {
-    const key = event.record.userIdentity?.accessKeyId
-      ? `key:${event.record.userIdentity.accessKeyId}`
+    const key = joinsConsoleSessionByKey(event.record)
+      ? `key:${event.record.userIdentity?.accessKeyId}`
       : null;
     if (key && groups.get(key)?.kind === 'console') add(key, 'console', event);
     else stillOther.push(event);

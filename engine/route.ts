@@ -1,0 +1,20 @@
+/**
+ * Which records the cloud pipeline buffers, and under which partition.
+ *
+ * Sessionizing only ever links records of one principal (same access key, same principal's
+ * sign-in, same principal's token), so mapping a principal's buffered records gives exactly the
+ * sessions and signals that mapping the whole trail gives. The partition is therefore the
+ * principal; the records kept are those that can belong to a console session: console records
+ * and calls made with temporary keys by AWS on the caller's behalf (they join a console session
+ * when their key is that session's).
+ */
+import { isConsoleEvent, joinsConsoleSessionByKey, principalOf } from './sessionize.ts';
+import type { CloudTrailRecord } from './types.ts';
+
+/** The buffer partition of a record, or null when it can never be part of a console session. */
+export function bufferPartitionOf(record: CloudTrailRecord): string | null {
+  const principal = principalOf(record);
+  if (!principal) return null;
+  if (isConsoleEvent(record) || joinsConsoleSessionByKey(record)) return principal;
+  return null;
+}

@@ -1,0 +1,168 @@
+/**
+ * `ingest`: SQS batch of S3 ObjectCreated notifications for the trail bucket → session buffer.
+ *
+ * Each message is processed on its own (partial batch failures), so one poison object never blocks
+ * the others. A message is acknowledged only when its objects' console records are stored, or when
+ * the object can never be read (its reason is logged with the key). Transient failures (S3,
+ * DynamoDB) throw, and the message is retried, then dead-lettered.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { bufferPartitionOf } from '../engine/route.ts';
+import type { CloudTrailRecord } from '../engine/types.ts';
+import { type ChunkItem, chunkItems, type SessionBuffer } from './buffer.ts';
+import { WriteCoalescer } from './coalesce.ts';
+import type { PipelineConfig } from './config.ts';
+import type { PipelineLogger } from './log.ts';
+import {
+  BadObjectError,
+  objectSkipReason,
+  parseLogDocument,
+  readObjectText,
+  recordProblem,
+} from './objects.ts';
+
+/** SQS batch the event source mapping hands to ingest (with a batching window): the CDK app uses it too. */
+export const SQS_BATCH_SIZE = 100;
+/** Seconds the event source mapping waits to fill a batch. */
+export const SQS_BATCHING_WINDOW_SECONDS = 60;
+
+export interface IngestDependencies {
+  s3: S3Client;
+  buffer: SessionBuffer;
+  config: Pick<PipelineConfig, 'maxObjectBytes' | 'settleDelayMs' | 'bufferTtlMs'>;
+  logger: PipelineLogger;
+  now: () => number;
+}
+
+export interface ObjectRef {
+  bucket: string;
+  key: string;
+  size: number | undefined;
+}
+
+export interface IngestOutcome {
+  key: string;
+  status: 'buffered' | 'skipped' | 'rejected';
+  reason?: string;
+  records: number;
+  buffered: number;
+  refusedRecords: number;
+  chunks: number;
+}
+
+/** The objects an SQS message announces (S3 event notification; test events announce none). */
+export function objectsOf(message: SQSRecord): ObjectRef[] {
+  let body: { Records?: unknown[]; Event?: string };
+  try {
+    body = JSON.parse(message.body);
+  } catch {
+    throw new BadObjectError(`message ${message.messageId} is not JSON`);
+  }
+  if (body.Event === 's3:TestEvent') return [];
+  if (!Array.isArray(body.Records))
+    throw new BadObjectError(`message ${message.messageId} is not an S3 event notification`);
+  return body.Records.flatMap((raw) => {
+    const record = raw as {
+      eventName?: string;
+      s3?: { bucket?: { name?: string }; object?: { key?: string; size?: number } };
+    };
+    if (!record.eventName?.startsWith('ObjectCreated:') || !record.s3?.bucket?.name || !record.s3.object?.key)
+      return [];
+    // Keys in notifications are URL-encoded, with '+' for spaces.
+    const key = decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '));
+    return [{ bucket: record.s3.bucket.name, key, size: record.s3.object.size }];
+  });
+}
+
+/** Reads one object and cuts its console records into chunks; throws only for failures worth retrying. */
+export async function readObjectChunks(
+  ref: ObjectRef,
+  deps: IngestDependencies,
+): Promise<{ outcome: IngestOutcome; chunks: ChunkItem[] }> {
+  const outcome: IngestOutcome = {
+    key: ref.key,
+    status: 'skipped',
+    records: 0,
+    buffered: 0,
+    refusedRecords: 0,
+    chunks: 0,
+  };
+  const skip = objectSkipReason(ref.key, ref.size);
+  if (skip) {
+    deps.logger.info('object skipped', { bucket: ref.bucket, key: ref.key, reason: skip });
+    return { outcome: { ...outcome, reason: skip }, chunks: [] };
+  }
+  let items: unknown[];
+  try {
+    items = parseLogDocument(await readObjectText(deps.s3, ref.bucket, ref.key, deps.config.maxObjectBytes));
+  } catch (error) {
+    if (!(error instanceof BadObjectError)) throw error;
+    deps.logger.error('object rejected', { bucket: ref.bucket, key: ref.key, reason: error.message });
+    return { outcome: { ...outcome, status: 'rejected', reason: error.message }, chunks: [] };
+  }
+  const byPartition = new Map<string, CloudTrailRecord[]>();
+  items.forEach((item, index) => {
+    const problem = recordProblem(item);
+    if (problem) {
+      outcome.refusedRecords++;
+      deps.logger.error('record rejected', { bucket: ref.bucket, key: ref.key, index, reason: problem });
+      return;
+    }
+    const record = item as CloudTrailRecord;
+    const partition = bufferPartitionOf(record);
+    if (partition) byPartition.set(partition, [...(byPartition.get(partition) ?? []), record]);
+  });
+  const timing = {
+    arrival: deps.now(),
+    settleDelayMs: deps.config.settleDelayMs,
+    ttlMs: deps.config.bufferTtlMs,
+  };
+  const chunks = [...byPartition.entries()].flatMap(([partition, records]) =>
+    chunkItems(partition, ref.key, records, timing),
+  );
+  return {
+    outcome: {
+      ...outcome,
+      status: 'buffered',
+      records: items.length,
+      buffered: chunks.reduce((n, c) => n + c.count, 0),
+      chunks: chunks.length,
+    },
+    chunks,
+  };
+}
+
+export function createIngestHandler(deps: IngestDependencies) {
+  const processor = new BatchProcessor(EventType.SQS);
+  return (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
+    const coalescer = new WriteCoalescer(deps.buffer, event.Records.length);
+    const recordHandler = async (message: SQSRecord): Promise<IngestOutcome[]> => {
+      let submitted = false;
+      try {
+        let objects: ObjectRef[];
+        try {
+          objects = objectsOf(message);
+        } catch (error) {
+          // A message that is not a notification can never succeed: log it, do not retry it.
+          deps.logger.error('message rejected', {
+            messageId: message.messageId,
+            reason: (error as Error).message,
+          });
+          return [];
+        }
+        const read = [];
+        for (const ref of objects) read.push(await readObjectChunks(ref, deps));
+        submitted = true;
+        await coalescer.submit(read.flatMap((r) => r.chunks));
+        for (const { outcome } of read)
+          if (outcome.status === 'buffered') deps.logger.info('object buffered', { ...outcome });
+        return read.map((r) => r.outcome);
+      } finally {
+        if (!submitted) coalescer.done();
+      }
+    };
+    return processPartialResponse(event, recordHandler, processor, { context: context as Context });
+  };
+}
