@@ -118,6 +118,8 @@ function notification(key: string, size: number, id: string): SQSEvent['Records'
 }
 
 export async function simulate(folder: string, options: SimulationOptions): Promise<SimulationReport> {
+  // Lambda runs Node.js 22; on a laptop's Node 20 the SDK's upgrade notice is noise for emulator calls.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const rand = random(options.seed ?? 1);
   const settleDelayMs = (options.settleDelaySeconds ?? 900) * 1000;
   const aws = await startLocalAws({ buckets: [TRAIL_BUCKET, ENRICHED_BUCKET], tableName: TABLE });
