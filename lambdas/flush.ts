@@ -155,8 +155,8 @@ async function flushPartition(
         Bucket: deps.config.enrichedBucket,
         Key: object.key,
         Body: object.body,
-        ContentType: 'application/x-ndjson',
-        ContentEncoding: 'gzip',
+        // Stored as gzip files (no Content-Encoding), which Athena and `aws s3 cp` read as they are.
+        ContentType: 'application/gzip',
       }),
     );
     report.objectsWritten++;
