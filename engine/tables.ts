@@ -65,6 +65,21 @@ export const TABLES = {
     { name: 'signal_id', type: 'string', description: 'Signal explaining the event (null: unmapped)' },
     { name: 'label', type: 'string', description: 'Label of that signal' },
   ],
+  detections: [
+    { name: 'id', type: 'string', description: 'Detection hit id (stable: rule, event)' },
+    { name: 'rule_id', type: 'string', description: 'Detection rule id' },
+    { name: 'title', type: 'string', description: 'What was detected' },
+    { name: 'risk', type: 'string', description: 'info, low, medium, high or critical' },
+    { name: 'event_id', type: 'string', description: 'CloudTrail eventID that matched' },
+    { name: 'event_time', type: 'string', description: 'ISO-8601 event time' },
+    { name: 'event_ref', type: 'string', description: 'service:EventName' },
+    { name: 'account_id', type: 'string', description: 'Account' },
+    { name: 'region', type: 'string', description: 'Region' },
+    { name: 'principal_arn', type: 'string', description: 'Who' },
+    { name: 'source_ip', type: 'string', description: 'Caller address' },
+    { name: 'session_id', type: 'string', description: 'Console session, when the event is in one' },
+    { name: 'summary', type: 'string', description: 'Readable description' },
+  ],
 } as const satisfies Record<string, readonly Column[]>;
 
 export type TableName = keyof typeof TABLES;
@@ -151,6 +166,9 @@ export function eventSignalRow(e: EventEnrichment): RowOf<'event_signals'> {
 
 /** `dt` partition value of an ISO time. */
 export const partitionOf = (isoTime: string): string => isoTime.slice(0, 10);
+
+/** Partition column of every enriched table. */
+export const PARTITION_COLUMN = 'dt';
 
 export interface DatasetRows {
   signals: RowOf<'signals'>[];

@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
+// Imported, not read from disk, so bundles (the flush Lambda) carry the schema with them.
+import ruleSchema from '../../rules/schema/signal-rules.schema.json' with { type: 'json' };
 import { compileCondition } from './conditions.ts';
 import type { CompiledCondition, ContextSpec, RuleFileSpec, RuleSpec, SessionContext, SignalRule } from './model.ts';
 
 export const DEFAULT_RULES_DIR = fileURLToPath(new URL('../../rules/signals', import.meta.url));
-const SCHEMA_PATH = fileURLToPath(new URL('../../rules/schema/signal-rules.schema.json', import.meta.url));
 const DEFAULT_WINDOW_SECONDS = 3;
 const DEFAULT_CONTEXT_SECONDS = 900;
 
@@ -42,7 +43,7 @@ export function formatRuleProblem(problem: RuleProblem): string {
 let validator: ReturnType<Ajv['compile']> | undefined;
 function schemaValidator() {
   validator ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(
-    JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')),
+    ruleSchema,
   );
   return validator;
 }

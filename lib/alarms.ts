@@ -1,0 +1,101 @@
+/**
+ * Alarms: risky signals and detections (from flush's embedded metrics) and operations (dead
+ * letters, Lambda errors and throttles, flush lag) notify one encrypted SNS topic.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+/** Namespace and service dimension of the metrics flush publishes (Powertools Metrics). */
+export const METRICS_NAMESPACE = 'Trailmap';
+export const FLUSH_SERVICE = 'trailmap-flush';
+
+export interface AlarmsProps {
+  /** Email address subscribed to the alarm topic. @default no subscription */
+  alarmEmail?: string;
+  deadLetterQueue: sqs.IQueue;
+  functions: lambda.IFunction[];
+  /** Alarm when flush has not caught up within this long. @default 30 minutes */
+  maxFlushLag?: Duration;
+}
+
+export class Alarms extends Construct {
+  readonly topic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: AlarmsProps) {
+    super(scope, id);
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: 'Trailmap alarms',
+      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    const notify = new actions.SnsAction(this.topic);
+    const alarm = (name: string, metric: cloudwatch.IMetric, threshold: number, description: string) => {
+      const created = new cloudwatch.Alarm(this, name, {
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      created.addAlarmAction(notify);
+      return created;
+    };
+    const flushMetric = (metricName: string, dimensions: Record<string, string> = {}, statistic = 'Sum') =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: FLUSH_SERVICE, ...dimensions },
+        statistic,
+        period: Duration.minutes(5),
+      });
+
+    for (const risk of ['high', 'critical']) {
+      alarm(
+        `RiskySignals-${risk}`,
+        flushMetric('RiskySignals', { Risk: risk }),
+        1,
+        `A ${risk}-risk console action was mapped`,
+      );
+    }
+    alarm('Detections', flushMetric('Detections'), 1, 'A detection rule matched a CloudTrail record');
+    alarm(
+      'FlushLag',
+      flushMetric('FlushLag', {}, 'Maximum'),
+      (props.maxFlushLag ?? Duration.minutes(30)).toMilliseconds(),
+      'Settled sessions waited too long to be written',
+    );
+    alarm(
+      'FailedPartitions',
+      flushMetric('FailedPartitions'),
+      1,
+      'Flush could not write some partitions (retried next run)',
+    );
+    alarm(
+      'DeadLetters',
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      1,
+      'Trail objects could not be ingested after retries',
+    );
+    props.functions.forEach((fn, i) => {
+      alarm(`Errors-${i}`, fn.metricErrors({ period: Duration.minutes(5) }), 1, `${fn.node.path} failed`);
+      alarm(
+        `Throttles-${i}`,
+        fn.metricThrottles({ period: Duration.minutes(5) }),
+        1,
+        `${fn.node.path} was throttled`,
+      );
+    });
+  }
+}
