@@ -147,8 +147,13 @@ export async function simulate(folder: string, options: SimulationOptions): Prom
 
     const logger = new MemoryLogger();
     const sessionLog = new MemorySessionLog();
-    const buffer = new SessionBuffer(aws.ddb, { tableName: TABLE, dueShards: 4, sleep: async () => {} });
     let clock = Math.min(...deliveries.map((d) => d.at));
+    const buffer = new SessionBuffer(aws.ddb, {
+      tableName: TABLE,
+      dueShards: 4,
+      sleep: async () => {},
+      now: () => clock,
+    });
     const config = {
       maxObjectBytes: 512 * 1024 * 1024,
       settleDelayMs,

@@ -117,7 +117,7 @@ class MaxHeap {
 
 /** Maps one session's events. Deterministic for a given set of events, whatever their input order. */
 /** Rounds of re-mapping allowed when session-context constraints reject matches. */
-const MAX_CONTEXT_ROUNDS = 8;
+const MAX_CONTEXT_ROUNDS = 32;
 
 /**
  * Maps one session's events. Deterministic for a given set of events, whatever their input order.
@@ -130,9 +130,17 @@ export function mapSession(input: readonly TrailEvent[], index: RuleIndex): MapR
   const banned = new Set<string>();
   let result = selectMatches(events, index, banned);
   for (let round = 0; round < MAX_CONTEXT_ROUNDS; round++) {
-    const violations = contextViolations(result.matches);
+    const { afterBroken, followedByBroken } = contextViolations(result.matches);
+    // A missing predecessor is certain; a missing successor may only be hidden by a wrong later
+    // match: settle the predecessors first, then the successors.
+    const violations = afterBroken.length > 0 ? afterBroken : followedByBroken;
     if (violations.length === 0) break;
-    for (const match of violations) banned.add(banKey(match.rule, events.indexOf(match.anchor)));
+    // Ban the rule from anchoring anywhere in the rejected burst: re-anchoring on another of its
+    // events would meet the same context (a key list has one anchor per key).
+    const position = new Map(events.map((event, i) => [event.id, i]));
+    for (const match of violations) {
+      for (const event of match.events) banned.add(banKey(match.rule, position.get(event.id)!));
+    }
     result = selectMatches(events, index, banned);
   }
   return result;
@@ -141,14 +149,16 @@ export function mapSession(input: readonly TrailEvent[], index: RuleIndex): MapR
 const banKey = (rule: SignalRule, anchorIndex: number) => `${rule.label}@${anchorIndex}`;
 
 /** Matches whose rule needs a preceding (`after`) or following (`followedBy`) action that is not there. */
-function contextViolations(matches: RuleMatch[]): RuleMatch[] {
-  return matches.filter((match, position) => {
+function contextViolations(matches: RuleMatch[]): {
+  afterBroken: RuleMatch[];
+  followedByBroken: RuleMatch[];
+} {
+  const afterBroken: RuleMatch[] = [];
+  const followedByBroken: RuleMatch[] = [];
+  matches.forEach((match, position) => {
     const { after, followedBy } = match.rule;
     const start = match.events[0].time;
-    const before = matches.slice(0, position).reverse();
-    const later = matches.slice(position + 1);
-    const found = (context: SessionContext | null, candidates: RuleMatch[]) => {
-      if (!context) return true;
+    const found = (context: SessionContext, candidates: RuleMatch[]) => {
       const near = candidates.filter((other) => Math.abs(other.events[0].time - start) <= context.withinMs);
       // `immediately`: only the adjacent action counts (background signals are not actions).
       const pool = context.immediately
@@ -156,8 +166,10 @@ function contextViolations(matches: RuleMatch[]): RuleMatch[] {
         : near;
       return pool.some((other) => context.labels.has(other.rule.label));
     };
-    return !found(after, before) || !found(followedBy, later);
+    if (after && !found(after, matches.slice(0, position).reverse())) afterBroken.push(match);
+    else if (followedBy && !found(followedBy, matches.slice(position + 1))) followedByBroken.push(match);
   });
+  return { afterBroken, followedByBroken };
 }
 
 function selectMatches(events: TrailEvent[], index: RuleIndex, banned: ReadonlySet<string>): MapResult {

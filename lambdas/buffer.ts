@@ -69,7 +69,8 @@ export interface ChunkItem {
   count: number;
   minTime: number;
   maxTime: number;
-  dueAt: number;
+  /** When its events have settled; it comes due then, or when written if later (late delivery). */
+  settledAt: number;
   expiresAt: number;
 }
 
@@ -80,6 +81,8 @@ export interface PartitionState {
   logged: Record<string, string>;
   /** Signals already counted in the metrics (alarms fire once per signal, not once per re-flush). */
   alerted: string[];
+  /** Session id → start time (ms) of the sessions last seen, to tell merged sessions from expired ones. */
+  starts: Record<string, number>;
 }
 
 export interface BufferOptions {
@@ -87,6 +90,8 @@ export interface BufferOptions {
   dueShards: number;
   /** Sleeps between retries of unprocessed batch items (injectable so tests run fast). */
   sleep?: (ms: number) => Promise<void>;
+  /** The clock that stamps `dueAt` at write time (injectable for simulated time). @default Date.now */
+  now?: () => number;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -127,8 +132,7 @@ export function chunkItems(
       count: chunk.records.length,
       minTime: Math.min(...times),
       maxTime,
-      // Due once its events have settled, or at once when it arrived after that (late delivery).
-      dueAt: Math.max(maxTime + timing.settleDelayMs, timing.arrival),
+      settledAt: maxTime + timing.settleDelayMs,
       expiresAt: Math.ceil((timing.arrival + timing.ttlMs) / 1000),
     };
   });
@@ -142,8 +146,16 @@ export class SessionBuffer {
     private readonly options: BufferOptions,
   ) {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.now = options.now ?? Date.now;
   }
 
+  private readonly now: () => number;
+
+  /**
+   * The item for a chunk. `dueAt` is stamped at write time, never earlier: a flush that ran while
+   * the chunk was being prepared has moved its watermark past the preparation time, and a chunk
+   * stamped before that watermark would never be found.
+   */
   private toItem(chunk: ChunkItem): Record<string, AttributeValue> {
     return {
       pk: { S: partitionPk(chunk.partition) },
@@ -154,7 +166,7 @@ export class SessionBuffer {
       minTime: { N: String(chunk.minTime) },
       maxTime: { N: String(chunk.maxTime) },
       dueShard: { S: shardOf(chunk.partition, this.options.dueShards) },
-      dueAt: { N: String(chunk.dueAt) },
+      dueAt: { N: String(Math.max(chunk.settledAt, this.now())) },
       expiresAt: { N: String(chunk.expiresAt) },
     };
   }
@@ -239,7 +251,14 @@ export class SessionBuffer {
       }),
     );
     const body = result.Item?.state?.S;
-    return body ? (JSON.parse(body) as PartitionState) : { written: {}, logged: {}, alerted: [] };
+    if (!body) return { written: {}, logged: {}, alerted: [], starts: {} };
+    const parsed = JSON.parse(body) as Partial<PartitionState>;
+    return {
+      written: parsed.written ?? {},
+      logged: parsed.logged ?? {},
+      alerted: parsed.alerted ?? [],
+      starts: parsed.starts ?? {},
+    };
   }
 
   async writeState(partition: string, state: PartitionState, expiresAt: number): Promise<void> {

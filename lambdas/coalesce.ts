@@ -44,16 +44,25 @@ export class WriteCoalescer {
   }
 
   private async writeAll(): Promise<void> {
-    const owners: { submission: Submission; chunk: ChunkItem }[] = this.submissions.flatMap((submission) =>
-      submission.chunks.map((chunk) => ({ submission, chunk })),
-    );
+    // The same object delivered twice in one batch yields the same items: write each key once
+    // (DynamoDB refuses duplicate keys in one request), and tell every message that owns it.
+    const byKey = new Map<string, { chunk: ChunkItem; owners: Submission[] }>();
+    for (const submission of this.submissions) {
+      for (const chunk of submission.chunks) {
+        const key = `${chunk.partition}\n${chunk.objectKey}\n${chunk.index}`;
+        const entry = byKey.get(key) ?? { chunk, owners: [] };
+        entry.owners.push(submission);
+        byKey.set(key, entry);
+      }
+    }
+    const items = [...byKey.values()];
     const failed = new Map<Submission, Error>();
-    for (let start = 0; start < owners.length; start += BATCH_ITEMS) {
-      const batch = owners.slice(start, start + BATCH_ITEMS);
+    for (let start = 0; start < items.length; start += BATCH_ITEMS) {
+      const batch = items.slice(start, start + BATCH_ITEMS);
       try {
-        await this.buffer.write(batch.map((o) => o.chunk));
+        await this.buffer.write(batch.map((item) => item.chunk));
       } catch (error) {
-        for (const { submission } of batch) failed.set(submission, error as Error);
+        for (const item of batch) for (const owner of item.owners) failed.set(owner, error as Error);
       }
     }
     for (const submission of this.submissions) {

@@ -110,7 +110,12 @@ async function flushPartition(
     if (e.sessionId) eventsBySession.set(e.sessionId, [...(eventsBySession.get(e.sessionId) ?? []), e]);
   }
   const state = await deps.buffer.readState(partition);
-  const next: PartitionState = { written: {}, logged: { ...state.logged }, alerted: [...state.alerted] };
+  const next: PartitionState = {
+    written: {},
+    logged: { ...state.logged },
+    alerted: [...state.alerted],
+    starts: {},
+  };
   const gapMs = segmentGapMs(deps.rules);
   const liveSessions = new Set(result.sessions.map((s) => s.summary.id));
   const emittedSessions = new Set<string>();
@@ -141,7 +146,9 @@ async function flushPartition(
     const line = JSON.stringify({ type: 'trailmap.session', partition, ...session.summary });
     const lineHash = hashOf(line);
     if (next.logged[id] !== lineHash) {
-      logLines.push({ timestamp: Date.parse(session.summary.endTime), message: line });
+      // Stamped with the flush time (the line carries the session's own times): CloudWatch refuses
+      // events older than 14 days and batches spanning more than 24 hours.
+      logLines.push({ timestamp: now, message: line });
       next.logged[id] = lineHash;
     }
   }
@@ -161,21 +168,36 @@ async function flushPartition(
     );
     report.objectsWritten++;
   }
-  // Keep what unsettled live sessions wrote before; delete what belongs to nothing any more.
+  // Keep what unsettled live sessions wrote before. A session that is gone either merged into
+  // another (a sign-in joined to the session it started): delete its objects; or its buffered
+  // chunks expired (none can before its start + the buffer TTL): keep its objects, stop tracking them.
   const stale: string[] = [];
+  const expiredBefore = now - deps.config.bufferTtlMs;
   for (const [key, hash] of Object.entries(state.written)) {
     if (key in next.written) continue;
     const session = sessionOfKey(key);
-    if (liveSessions.has(session) && !emittedSessions.has(session)) next.written[key] = hash;
-    else stale.push(key);
+    if (liveSessions.has(session)) {
+      if (!emittedSessions.has(session)) next.written[key] = hash;
+      else stale.push(key);
+    } else if ((state.starts?.[session] ?? now) > expiredBefore) {
+      stale.push(key);
+    }
   }
+  next.starts = Object.fromEntries(
+    result.sessions.map((session) => [session.summary.id, Date.parse(session.summary.startTime)]),
+  );
   for (let i = 0; i < stale.length; i += 1000) {
-    await deps.s3.send(
+    const result = await deps.s3.send(
       new DeleteObjectsCommand({
         Bucket: deps.config.enrichedBucket,
         Delete: { Objects: stale.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
       }),
     );
+    // S3 reports per-key failures in a successful answer: fail the partition so the next run retries.
+    if (result.Errors && result.Errors.length > 0) {
+      const first = result.Errors[0];
+      throw new Error(`could not delete ${result.Errors.length} stale objects (${first.Key}: ${first.Code})`);
+    }
   }
   report.objectsDeleted += stale.length;
   for (const id of Object.keys(next.logged)) if (!liveSessions.has(id)) delete next.logged[id];
@@ -184,7 +206,7 @@ async function flushPartition(
     result.sessions.flatMap((session) => session.signals.map((signal) => signal.id)),
   );
   next.alerted = [...alerted].filter((id) => liveSignals.has(id));
-  if (logLines.length > 0) await deps.sessionLog.write(logLines.sort((a, b) => a.timestamp - b.timestamp));
+  if (logLines.length > 0) await deps.sessionLog.write(logLines);
   await deps.buffer.writeState(partition, next, Math.ceil((now + deps.config.bufferTtlMs) / 1000));
   report.sessionsWritten += emittedSessions.size;
 }

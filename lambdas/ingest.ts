@@ -163,6 +163,10 @@ export function createIngestHandler(deps: IngestDependencies) {
         if (!submitted) coalescer.done();
       }
     };
-    return processPartialResponse(event, recordHandler, processor, { context: context as Context });
+    // Even when every message fails, answer with the failures (SQS retries them all) instead of throwing.
+    return processPartialResponse(event, recordHandler, processor, {
+      context: context as Context,
+      throwOnFullBatchFailure: false,
+    });
   };
 }

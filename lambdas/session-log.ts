@@ -7,9 +7,10 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import type { SessionLogSink } from './flush.ts';
 
-/** PutLogEvents limits: 10,000 events and 1 MiB (with 26 bytes of overhead per event) per call. */
+/** PutLogEvents limits: 10,000 events, 1 MiB (26 bytes of overhead per event), 24 hours per call. */
 const MAX_EVENTS = 10_000;
 const MAX_BYTES = 1_000_000;
+const MAX_SPAN_MS = 24 * 3_600_000;
 
 export class CloudWatchSessionLog implements SessionLogSink {
   private created = false;
@@ -46,9 +47,11 @@ export class CloudWatchSessionLog implements SessionLogSink {
       batch = [];
       bytes = 0;
     };
-    for (const line of lines) {
+    // Events must be in time order within a call.
+    for (const line of [...lines].sort((a, b) => a.timestamp - b.timestamp)) {
       const size = Buffer.byteLength(line.message) + 26;
-      if (batch.length >= MAX_EVENTS || bytes + size > MAX_BYTES) await send();
+      const span = batch.length > 0 ? line.timestamp - batch[0].timestamp : 0;
+      if (batch.length >= MAX_EVENTS || bytes + size > MAX_BYTES || span > MAX_SPAN_MS) await send();
       batch.push(line);
       bytes += size;
     }

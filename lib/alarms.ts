@@ -1,10 +1,11 @@
 /**
- * Alarms: risky signals and detections (from flush's embedded metrics) and operations (dead
+ * Alarms: risky signals (from flush's embedded metrics) and operations (dead
  * letters, Lambda errors and throttles, flush lag) notify one encrypted SNS topic.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -30,9 +31,22 @@ export class Alarms extends Construct {
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
+    // A customer managed key: the AWS managed SNS key's policy cannot let CloudWatch alarms publish.
+    const key = new kms.Key(this, 'TopicKey', {
+      description: 'Trailmap alarm topic',
+      enableKeyRotation: true,
+    });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
     this.topic = new sns.Topic(this, 'Topic', {
       displayName: 'Trailmap alarms',
-      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      masterKey: key,
       enforceSSL: true,
     });
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
@@ -66,7 +80,6 @@ export class Alarms extends Construct {
         `A ${risk}-risk console action was mapped`,
       );
     }
-    alarm('Detections', flushMetric('Detections'), 1, 'A detection rule matched a CloudTrail record');
     alarm(
       'FlushLag',
       flushMetric('FlushLag', {}, 'Maximum'),

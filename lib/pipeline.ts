@@ -83,6 +83,8 @@ export class Pipeline extends Construct {
         batchSize: SQS_BATCH_SIZE,
         maxBatchingWindow: Duration.seconds(SQS_BATCHING_WINDOW_SECONDS),
         reportBatchItemFailures: true,
+        // Never poll faster than the function may run: throttled deliveries would count as receives.
+        maxConcurrency: Math.max(2, props.ingestConcurrency ?? 20),
       }),
     );
 

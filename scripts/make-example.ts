@@ -6,10 +6,13 @@
  *   one digest file under `CloudTrail-Digest/` that readers must skip.
  * - Three console sign-ins: `alice` (IAM user, MFA), `bob@example.com` (IAM Identity Center role,
  *   GetSigninToken then ConsoleLogin, no MFA) and a failed login for an unknown user name; the two
- *   sessions overlap in time, across us-east-1 and eu-west-1.
+ *   sessions overlap in time, across us-east-1 and eu-west-1, each some 35 actions over 35-40 minutes.
  * - The console actions are built from the signal rules: each story step names a rule label, and its
- *   burst of API calls comes from the rule's positive inline test, or from its anchor / required /
- *   optional events. Every burst is checked against the engine while generating.
+ *   burst of API calls is one of the rule's positive inline tests with the example names replaced by
+ *   the organization's inventory (22 IAM users, 20 buckets, 14 instances…); list pages repeat their
+ *   per-resource calls for the whole inventory, as the console does. Rules without a usable test get
+ *   a burst from their anchor / required / optional events. Every burst is checked against the engine
+ *   while generating, and actions are spaced so that no rule can reach from one into another.
  * - Programmatic noise (CLI / SDK callers, some AccessDenied) that must stay outside console sessions.
  *
  * Deterministic: seeded PRNG, fixed dates, no clock. `npx tsx scripts/make-example.ts` (npm run examples).
@@ -23,7 +26,8 @@ import { type Enrichment, enrich } from '../engine/enrich.ts';
 import { ANY_EVENT, mapSession, RuleIndex } from '../engine/map.ts';
 import { readInputs, toTrailEvent } from '../engine/read.ts';
 import { loadRules } from '../engine/rules/load.ts';
-import type { SignalRule } from '../engine/rules/model.ts';
+import type { RuleTest, SignalRule } from '../engine/rules/model.ts';
+import { stringValuesAt } from '../engine/rules/path.ts';
 import type { CloudTrailRecord, TrailEvent, UserIdentity } from '../engine/types.ts';
 
 export const EXAMPLE_DIR = fileURLToPath(new URL('../examples/trail', import.meta.url));
@@ -100,77 +104,255 @@ const iso = (time: number) => new Date(time).toISOString().replace('.000Z', 'Z')
 // ---------------------------------------------------------------------------------------------
 // The story
 
-/** Names of things the console pages are about; a step may override some. */
-export interface Resources {
-  users: string[];
-  userName: string;
-  roleName: string;
-  buckets: string[];
-  bucketName: string;
-  secretName: string;
-  keyId: string;
-  trailName: string;
-  instanceId: string;
-  groupName: string;
-  detectorId: string;
-  /** The user's existing access key, and the one the console creates. */
-  accessKeyId: string;
-  newAccessKeyId: string;
+/** What a console page is about, by name in the organization's inventory (see DEFAULT_FOCUS). */
+export interface Focus {
+  user?: string;
+  role?: string;
+  group?: string;
+  bucket?: string;
+  trail?: string;
+  secret?: string;
+  /** A customer managed KMS key, by alias (without `alias/`). */
+  kmsKey?: string;
+  /** EC2 resources by their Name tag (volumes by the instance they belong to). */
+  instance?: string;
+  securityGroup?: string;
+  volume?: string;
+  snapshot?: string;
 }
+
+/** Kinds of resources a list page can show many of. */
+export type ListKind =
+  'user' | 'accessKey' | 'group' | 'role' | 'bucket' | 'trail' | 'kmsKey' | 'finding' | 'instance' | 'volume';
 
 export interface StoryStep {
   label: string;
   region: string;
-  /** Which of the rule's anchors starts the burst (default: its first). */
+  /** Which of the rule's anchors starts a synthesized burst (default: its first). */
   anchor?: string;
-  resources?: Partial<Resources>;
+  /** The rule's positive inline test to build the burst from (default: its largest). */
+  test?: string;
+  /** What the page is about. */
+  on?: Focus;
+  /**
+   * A list page: its per-resource calls (and per-resource array items) are repeated for every
+   * resource of these kinds in the inventory, as the console does for a full page (access keys on
+   * one user's page: that user's keys).
+   */
+  list?: ListKind[];
 }
 
 const BACKGROUND = 'SuppressAutomatedBackgroundEvent';
+const HEALTH_POLL = 'health:DescribeEventAggregates';
 
-/** What each console user does, in order. Labels are rule labels from rules/signals/*.yaml. */
+/**
+ * What each console user does, in order. Labels are rule labels from rules/signals/*.yaml; each
+ * burst is one of the rule's positive inline tests, its example names replaced by the inventory's.
+ *
+ * alice (IAM user, MFA, us-east-1) reviews IAM, CloudTrail, S3, GuardDuty and KMS, and on the way
+ * creates an access key for a CI user, grants a contractor AdministratorAccess and deactivates an
+ * old key. bob (Identity Center, no MFA, eu-west-1 then us-east-1) exposes a bucket, opens SSH to
+ * the world, makes a database snapshot public, reads a production secret, suspends GuardDuty and
+ * stops the organization trail.
+ */
 export const STORIES: Record<'alice' | 'bob', StoryStep[]> = {
   alice: [
     { label: 'ConsoleHome', region: PRIMARY_REGION },
     { label: 'IAM', region: PRIMARY_REGION },
-    { label: 'IAM_Users', region: PRIMARY_REGION },
+    { label: 'IAM_Users', region: PRIMARY_REGION, list: ['user', 'accessKey'] },
     {
       label: 'IAM_Users_SPECIFICUSER_Permissions',
       region: PRIMARY_REGION,
-      resources: { userName: 'ci-deployer' },
+      on: { user: 'ci-deployer' },
+      list: ['accessKey'],
     },
-    { label: BACKGROUND, region: PRIMARY_REGION, anchor: 'health:DescribeEventAggregates' },
     {
       label: 'IAM_Users_SPECIFICUSER_SecurityCredentials',
       region: PRIMARY_REGION,
-      resources: { userName: 'ci-deployer' },
+      on: { user: 'ci-deployer' },
+      list: ['accessKey'],
     },
     {
       label: 'IAM_Users_SPECIFICUSER_SecurityCredentials_AccessKeys_CreateAccessKey',
       region: PRIMARY_REGION,
-      resources: { userName: 'ci-deployer' },
+      on: { user: 'ci-deployer' },
     },
-    { label: 'IAM_Roles', region: PRIMARY_REGION, resources: { roleName: 'ci-deploy' } },
-    { label: 'CloudTrail_Trails', region: PRIMARY_REGION },
-    { label: 'CloudTrail_Trails_SPECIFICTRAIL', region: PRIMARY_REGION },
-    { label: 'GuardDuty_Summary', region: SECONDARY_REGION },
-    { label: 'GuardDuty_Findings', region: SECONDARY_REGION },
-    { label: BACKGROUND, region: PRIMARY_REGION, anchor: 'health:DescribeEventAggregates' },
-    { label: 'KMS_CustomerManagedKeys', region: SECONDARY_REGION },
+    { label: BACKGROUND, region: PRIMARY_REGION, anchor: HEALTH_POLL },
+    { label: 'IAM_UserGroups', region: PRIMARY_REGION, list: ['group'] },
+    { label: 'IAM_Users', region: PRIMARY_REGION, list: ['user', 'accessKey'] },
+    {
+      label: 'IAM_Users_SPECIFICUSER_Permissions',
+      region: PRIMARY_REGION,
+      on: { user: 'contractor-mwong', group: 'contractors' },
+      list: ['accessKey'],
+    },
+    {
+      label: 'IAM_Users_SPECIFICUSER_Permissions_AddPermissions_AttachPoliciesDirectly',
+      region: PRIMARY_REGION,
+      test: 'attaching AdministratorAccess to a user',
+      on: { user: 'contractor-mwong' },
+    },
+    { label: 'IAM_Users_SPECIFICUSER_AccessAdvisor', region: PRIMARY_REGION, on: { user: 'old-ops-2019' } },
+    {
+      label: 'IAM_Users_SPECIFICUSER_SecurityCredentials',
+      region: PRIMARY_REGION,
+      on: { user: 'old-ops-2019' },
+      list: ['accessKey'],
+    },
+    {
+      label: 'IAM_Users_SPECIFICUSER_SecurityCredentials_AccessKeys_Deactivate',
+      region: PRIMARY_REGION,
+      on: { user: 'old-ops-2019' },
+    },
+    { label: 'IAM_Roles', region: PRIMARY_REGION, list: ['role'] },
+    { label: 'IAM_Roles_SPECIFICROLE_Permissions', region: PRIMARY_REGION, on: { role: 'ci-deploy' } },
+    { label: 'IAM_Policies', region: PRIMARY_REGION },
+    { label: 'Expanded_SPECIFICMANAGEDPOLICY', region: PRIMARY_REGION },
+    { label: 'IAM_AccountSettings', region: PRIMARY_REGION },
+    { label: BACKGROUND, region: PRIMARY_REGION, anchor: HEALTH_POLL },
+    { label: 'CloudTrail_Dashboard', region: PRIMARY_REGION, list: ['trail'] },
+    { label: 'CloudTrail_Trails', region: PRIMARY_REGION, list: ['trail'] },
+    {
+      label: 'CloudTrail_Trails_SPECIFICTRAIL',
+      region: PRIMARY_REGION,
+      on: { trail: TRAIL_NAME, bucket: TRAIL_BUCKET },
+    },
+    { label: 'CloudTrail_EventHistory', region: PRIMARY_REGION },
+    { label: 'S3_Buckets', region: PRIMARY_REGION, list: ['bucket'] },
+    {
+      label: 'S3_Buckets_SPECIFICBUCKET_Permissions',
+      region: PRIMARY_REGION,
+      on: { bucket: TRAIL_BUCKET },
+    },
+    { label: 'GuardDuty_Summary', region: PRIMARY_REGION },
+    { label: 'GuardDuty_Findings', region: PRIMARY_REGION, list: ['finding'] },
+    { label: 'GuardDuty_Settings', region: PRIMARY_REGION },
+    { label: 'KMS_CustomerManagedKeys', region: PRIMARY_REGION, list: ['kmsKey'] },
+    {
+      label: 'KMS_CustomerManagedKeys_SPECIFICKEY_KeyPolicy',
+      region: PRIMARY_REGION,
+      on: { kmsKey: 'cloudtrail-logs' },
+    },
+    {
+      label: 'KMS_CustomerManagedKeys_SPECIFICKEY_KeyRotation',
+      region: PRIMARY_REGION,
+      on: { kmsKey: 'cloudtrail-logs' },
+    },
+    {
+      label: 'KMS_CustomerManagedKeys_SPECIFICKEY_KeyRotation_Enable',
+      region: PRIMARY_REGION,
+      on: { kmsKey: 'cloudtrail-logs' },
+    },
+    { label: BACKGROUND, region: PRIMARY_REGION, anchor: HEALTH_POLL },
+    { label: 'IAM_Users', region: PRIMARY_REGION, list: ['user', 'accessKey'] },
   ],
   bob: [
     { label: 'ConsoleHome', region: SECONDARY_REGION },
-    { label: 'S3_Buckets', region: SECONDARY_REGION },
-    { label: 'S3_Buckets_SPECIFICBUCKET_Objects', region: SECONDARY_REGION },
-    { label: 'S3_Buckets_SPECIFICBUCKET_Permissions', region: SECONDARY_REGION },
-    { label: 'EC2_Instances_Instances', region: SECONDARY_REGION },
-    { label: BACKGROUND, region: SECONDARY_REGION, anchor: 'health:DescribeEventAggregates' },
-    { label: 'EC2_Instances_Instances_SPECIFICINSTANCE_Details', region: SECONDARY_REGION },
+    { label: 'S3_Buckets', region: SECONDARY_REGION, list: ['bucket'] },
+    {
+      label: 'S3_Buckets_SPECIFICBUCKET_Objects',
+      region: SECONDARY_REGION,
+      on: { bucket: 'example-backups-eu' },
+    },
+    {
+      label: 'S3_Buckets_SPECIFICBUCKET_Properties',
+      region: SECONDARY_REGION,
+      on: { bucket: 'example-backups-eu' },
+    },
+    { label: 'EC2_EC2Dashboard', region: SECONDARY_REGION },
+    { label: 'EC2_Instances_Instances', region: SECONDARY_REGION, list: ['instance'] },
+    {
+      label: 'EC2_Instances_Instances_SPECIFICINSTANCE_Details',
+      region: SECONDARY_REGION,
+      on: { instance: 'bastion' },
+    },
+    {
+      label: 'EC2_Instances_Instances_SPECIFICINSTANCE_Security',
+      region: SECONDARY_REGION,
+      on: { instance: 'bastion', securityGroup: 'bastion-sg' },
+    },
+    {
+      label: 'EC2_Instances_Instances_SPECIFICINSTANCE_Storage',
+      region: SECONDARY_REGION,
+      on: { instance: 'bastion' },
+    },
+    {
+      label: 'S3_Buckets_SPECIFICBUCKET_Permissions',
+      region: SECONDARY_REGION,
+      on: { bucket: 'example-public-downloads' },
+    },
+    { label: BACKGROUND, region: SECONDARY_REGION, anchor: HEALTH_POLL },
+    { label: 'EC2_NetworkSecurity_SecurityGroups', region: SECONDARY_REGION },
+    {
+      label: 'EC2_NetworkSecurity_SecurityGroups_SPECIFICGROUP',
+      region: SECONDARY_REGION,
+      on: { securityGroup: 'bastion-sg' },
+    },
+    {
+      label: 'EC2_NetworkSecurity_SecurityGroups_SPECIFICGROUP_EditInboundRules',
+      region: SECONDARY_REGION,
+      test: 'SSH opened to the internet',
+      on: { securityGroup: 'bastion-sg' },
+    },
+    {
+      label: 'S3_Buckets_SPECIFICBUCKET_Permissions_BlockPublicAccess_Edit',
+      region: SECONDARY_REGION,
+      test: 'turning off "block public policies"',
+      on: { bucket: 'example-public-downloads' },
+    },
+    { label: 'EC2_ElasticBlockStore_Volumes', region: SECONDARY_REGION, list: ['volume', 'instance'] },
+    { label: 'EC2_ElasticBlockStore_Snapshots', region: SECONDARY_REGION },
+    {
+      label: 'EC2_ElasticBlockStore_Snapshots_SPECIFICSNAPSHOT_Details',
+      region: SECONDARY_REGION,
+      on: { snapshot: 'payments-db-2026-03-01' },
+    },
+    {
+      label: 'S3_Buckets_SPECIFICBUCKET_Permissions_BucketPolicy_Edit',
+      region: SECONDARY_REGION,
+      test: 'a policy making every object readable by anyone',
+      on: { bucket: 'example-public-downloads' },
+    },
+    {
+      label: 'EC2_ElasticBlockStore_Snapshots_SPECIFICSNAPSHOT_ModifyPermissions_MakePublic',
+      region: SECONDARY_REGION,
+      on: { snapshot: 'payments-db-2026-03-01' },
+    },
+    {
+      label: 'EC2_Instances_Instances_SPECIFICINSTANCE_InstanceState_StopInstance',
+      region: SECONDARY_REGION,
+      on: { instance: 'worker-2' },
+    },
+    { label: 'VPC_VPCDashboard', region: SECONDARY_REGION },
     { label: 'SecretsManager_Secrets', region: SECONDARY_REGION },
-    { label: 'SecretsManager_Secrets_SPECIFICSECRET_Overview', region: SECONDARY_REGION },
-    { label: 'SecretsManager_Secrets_SPECIFICSECRET_Overview_RetrieveSecretValue', region: SECONDARY_REGION },
-    { label: 'IAM_Roles', region: PRIMARY_REGION, resources: { roleName: 'data-pipeline' } },
-    { label: 'CloudTrail_Trails_SPECIFICTRAIL_StopLogging', region: PRIMARY_REGION },
+    {
+      label: 'SecretsManager_Secrets_SPECIFICSECRET_Overview',
+      region: SECONDARY_REGION,
+      on: { secret: 'prod/payments/db-password' },
+    },
+    {
+      label: 'SecretsManager_Secrets_SPECIFICSECRET_Overview_RetrieveSecretValue',
+      region: SECONDARY_REGION,
+      on: { secret: 'prod/payments/db-password' },
+    },
+    { label: BACKGROUND, region: SECONDARY_REGION, anchor: HEALTH_POLL },
+    { label: 'GuardDuty_Summary', region: SECONDARY_REGION },
+    { label: 'GuardDuty_Settings', region: SECONDARY_REGION },
+    { label: 'GuardDuty_Settings_SuspendGuardDuty', region: SECONDARY_REGION },
+    { label: 'IAM_Roles', region: PRIMARY_REGION, list: ['role'] },
+    { label: 'IAM_Roles_SPECIFICROLE_Permissions', region: PRIMARY_REGION, on: { role: 'data-pipeline' } },
+    { label: 'CloudTrail_Trails', region: PRIMARY_REGION, list: ['trail'] },
+    {
+      label: 'CloudTrail_Trails_SPECIFICTRAIL',
+      region: PRIMARY_REGION,
+      on: { trail: TRAIL_NAME, bucket: TRAIL_BUCKET },
+    },
+    {
+      label: 'CloudTrail_Trails_SPECIFICTRAIL_StopLogging',
+      region: PRIMARY_REGION,
+      on: { trail: TRAIL_NAME },
+    },
+    { label: 'S3_Buckets', region: SECONDARY_REGION, list: ['bucket'] },
   ],
 };
 
@@ -192,7 +374,31 @@ interface Actor {
   identity: UserIdentity;
   sourceIp: string;
   browser: string;
-  resources: Resources;
+}
+
+/** What exists in the example organization: the names the console pages list and open. */
+interface Inventory {
+  users: string[];
+  /** Access keys of each IAM user (users without keys are absent). */
+  accessKeys: Record<string, string[]>;
+  groups: string[];
+  roles: string[];
+  /** Customer managed policies. */
+  policies: string[];
+  instanceProfiles: string[];
+  buckets: string[];
+  trails: string[];
+  secrets: string[];
+  /** Customer managed KMS keys: alias (without `alias/`) → key id. */
+  kmsKeys: Record<string, string>;
+  /** GuardDuty detector of each region. */
+  detectors: Record<string, string>;
+  findings: string[];
+  /** EC2 resources (eu-west-1) by Name tag: instances, security groups, volumes (by instance), snapshots. */
+  instances: Record<string, string>;
+  securityGroups: Record<string, string>;
+  volumes: Record<string, string>;
+  snapshots: Record<string, string>;
 }
 
 interface World {
@@ -204,7 +410,116 @@ interface World {
   keys: Record<'ci' | 'backupBot' | 'pipeline', string>;
   principalIds: Record<'alice' | 'ssoRole' | 'ciRole' | 'pipelineRole' | 'backupBot', string>;
   ssoRoleName: string;
+  inventory: Inventory;
+  /** The access key the console creates (alice, for ci-deployer). */
+  newAccessKeyId: string;
 }
+
+const IAM_USERS = [
+  'alice',
+  'audit-readonly',
+  'backup-bot',
+  'breakglass-admin',
+  'ci-deployer',
+  'contractor-mwong',
+  'contractor-pdias',
+  'datadog-integration',
+  'dev-sandbox',
+  'github-actions-legacy',
+  'grafana-reader',
+  'jenkins',
+  'legacy-reporting',
+  'marketing-uploader',
+  'old-ops-2019',
+  'qa-automation',
+  'ses-smtp-user',
+  'support-tools',
+  'svc-billing-export',
+  'svc-etl',
+  'tableau-connector',
+  'terraform',
+];
+/** Users with long-lived access keys, and how many (at most two each; people sign in, machines use keys). */
+const KEYED_USERS: Record<string, number> = {
+  'backup-bot': 1,
+  'ci-deployer': 1,
+  'contractor-mwong': 1,
+  'datadog-integration': 1,
+  'github-actions-legacy': 1,
+  'grafana-reader': 1,
+  jenkins: 2,
+  'legacy-reporting': 1,
+  'marketing-uploader': 1,
+  'old-ops-2019': 2,
+  'ses-smtp-user': 1,
+  'support-tools': 1,
+  'svc-billing-export': 1,
+  'svc-etl': 1,
+  'tableau-connector': 1,
+  terraform: 1,
+};
+const IAM_ROLES = [
+  'AWSServiceRoleForAmazonGuardDuty',
+  'AWSServiceRoleForAutoScaling',
+  'AWSServiceRoleForCloudTrail',
+  'AWSServiceRoleForElasticLoadBalancing',
+  'AWSServiceRoleForOrganizations',
+  'AWSServiceRoleForResourceExplorer',
+  'AWSServiceRoleForSSO',
+  'AWSServiceRoleForTrustedAdvisor',
+  'backup-service',
+  'ci-deploy',
+  'config-recorder',
+  'data-pipeline',
+  'ecsTaskExecutionRole',
+  'eks-cluster-prod',
+  'eks-nodegroup-prod',
+  'grafana-cloudwatch',
+  'lambda-image-resizer',
+  'lambda-orders-api',
+  'OrganizationAccountAccessRole',
+  'rds-monitoring-role',
+  'security-audit',
+  'vpc-flow-logs',
+];
+const S3_BUCKETS = [
+  'example-access-logs',
+  'example-app-assets',
+  'example-athena-results',
+  'example-backups-eu',
+  'example-ci-artifacts',
+  'example-config-snapshots',
+  'example-customer-exports',
+  'example-data-lake-curated',
+  'example-data-lake-raw',
+  'example-guardduty-findings',
+  'example-invoices-archive',
+  'example-lambda-packages',
+  'example-legacy-ftp-mirror',
+  'example-marketing-media',
+  'example-ml-training-data',
+  TRAIL_BUCKET,
+  'example-public-downloads',
+  'example-terraform-state',
+  'example-vpc-flow-logs',
+  'example-web-static',
+];
+const EC2_INSTANCES = [
+  'api-1',
+  'api-2',
+  'api-3',
+  'bastion',
+  'db-migrator',
+  'grafana',
+  'jenkins',
+  'vpn-gateway',
+  'web-1',
+  'web-2',
+  'web-3',
+  'web-4',
+  'worker-1',
+  'worker-2',
+];
 
 function makeWorld(names: Prng, loginTimes: { alice: number; bob: number }): World {
   const orgId = `o-${names.chars(10, LOWER_ALNUM)}`;
@@ -225,20 +540,60 @@ function makeWorld(names: Prng, loginTimes: { alice: number; bob: number }): Wor
     backupBot: key('AKIA'),
     pipeline: key('ASIA'),
   };
-  const resources: Resources = {
-    users: ['alice', 'backup-bot', 'ci-deployer', 'legacy-reporting'],
-    userName: 'ci-deployer',
-    roleName: 'ci-deploy',
-    buckets: ['example-app-assets', 'example-backups-eu', 'example-org-cloudtrail-logs'],
-    bucketName: 'example-backups-eu',
-    secretName: 'prod/payments/db-password',
-    keyId: names.uuid(),
-    trailName: TRAIL_NAME,
-    instanceId: `i-0${names.chars(16, HEX)}`,
-    groupName: 'deployers',
-    detectorId: names.chars(32, HEX),
-    accessKeyId: key('AKIA'),
-    newAccessKeyId: key('AKIA'),
+  const newAccessKeyId = key('AKIA');
+  const hexId = (prefix: string) => `${prefix}-0${names.chars(16, HEX)}`;
+  const byName = (list: string[], make: () => string) =>
+    Object.fromEntries(list.map((name) => [name, make()]));
+  const accessKeys = Object.fromEntries(
+    Object.entries(KEYED_USERS).map(([user, count]) => [
+      user,
+      Array.from({ length: count }, (_, i) =>
+        user === 'backup-bot' && i === 0 ? keys.backupBot : key('AKIA'),
+      ),
+    ]),
+  );
+  const inventory: Inventory = {
+    users: IAM_USERS,
+    accessKeys,
+    groups: ['admins', 'billing', 'contractors', 'deployers', 'developers', 'readonly-auditors'],
+    roles: [...IAM_ROLES, ssoRoleName, `AWSReservedSSO_ReadOnlyAccess_${names.chars(16, HEX)}`].sort((a, b) =>
+      a.localeCompare(b),
+    ),
+    policies: ['ci-deploy-policy', 'data-pipeline-access', 'billing-readonly'],
+    instanceProfiles: ['bastion-profile', 'web-app-profile'],
+    buckets: S3_BUCKETS,
+    trails: [TRAIL_NAME, 'security-audit-trail', 'data-events-trail'],
+    secrets: [
+      'prod/payments/db-password',
+      'prod/payments/stripe-api-key',
+      'prod/orders/db-password',
+      'prod/smtp/credentials',
+      'staging/orders/db-password',
+      'ci/github-token',
+    ],
+    kmsKeys: byName(
+      // Six keys: with more, the key list's ListAliases anchors outnumber the mapper's context
+      // rounds (engine/map.ts MAX_CONTEXT_ROUNDS) and the list maps to the create-key wizard.
+      ['cloudtrail-logs', 'prod-payments', 'prod-orders', 'backups-eu', 'data-lake', 'secrets-prod'],
+      () => names.uuid(),
+    ),
+    detectors: { [PRIMARY_REGION]: names.chars(32, HEX), [SECONDARY_REGION]: names.chars(32, HEX) },
+    findings: Array.from({ length: 12 }, () => names.chars(32, HEX)),
+    instances: byName(EC2_INSTANCES, () => hexId('i')),
+    securityGroups: byName(['api-sg', 'bastion-sg', 'db-sg', 'default', 'jenkins-sg', 'web-sg'], () =>
+      hexId('sg'),
+    ),
+    volumes: byName(EC2_INSTANCES, () => hexId('vol')),
+    snapshots: byName(
+      [
+        'payments-db-2026-02-28',
+        'payments-db-2026-03-01',
+        'orders-db-2026-03-01',
+        'jenkins-home-weekly',
+        'ami-build-base',
+      ],
+      () => hexId('snap'),
+    ),
   };
   const aliceArn = `arn:aws:iam::${MANAGEMENT_ACCOUNT}:user/alice`;
   const bobArn = `arn:aws:sts::${MANAGEMENT_ACCOUNT}:assumed-role/${ssoRoleName}/bob@example.com`;
@@ -261,7 +616,6 @@ function makeWorld(names: Prng, loginTimes: { alice: number; bob: number }): Wor
       sourceIp: '198.51.100.23',
       browser:
         'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36',
-      resources,
     },
     bob: {
       name: 'bob',
@@ -284,12 +638,65 @@ function makeWorld(names: Prng, loginTimes: { alice: number; bob: number }): Wor
       },
       sourceIp: '203.0.113.41',
       browser: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:123.0) Gecko/20100101 Firefox/123.0',
-      resources,
     },
     bobPortalKey,
     keys,
     principalIds,
     ssoRoleName,
+    inventory,
+    newAccessKeyId,
+  };
+}
+
+/** The defaults of what a page is about. */
+const DEFAULT_FOCUS: Required<Focus> = {
+  user: 'ci-deployer',
+  role: 'ci-deploy',
+  group: 'deployers',
+  bucket: 'example-backups-eu',
+  trail: TRAIL_NAME,
+  secret: 'prod/payments/db-password',
+  kmsKey: 'prod-payments',
+  instance: 'bastion',
+  securityGroup: 'bastion-sg',
+  volume: 'bastion',
+  snapshot: 'payments-db-2026-03-01',
+};
+
+/** Names and ids of what a page is about, for request parameters the generator fills in itself. */
+export interface Resources {
+  users: string[];
+  userName: string;
+  roleName: string;
+  buckets: string[];
+  bucketName: string;
+  secretName: string;
+  keyId: string;
+  trailName: string;
+  instanceId: string;
+  groupName: string;
+  detectorId: string;
+  /** The user's existing access key, and the one the console creates. */
+  accessKeyId: string;
+  newAccessKeyId: string;
+}
+
+function resourcesFor(world: World, focus: Required<Focus>, region: string): Resources {
+  const inv = world.inventory;
+  return {
+    users: inv.users,
+    userName: focus.user,
+    roleName: focus.role,
+    buckets: inv.buckets,
+    bucketName: focus.bucket,
+    secretName: focus.secret,
+    keyId: inv.kmsKeys[focus.kmsKey],
+    trailName: focus.trail,
+    instanceId: inv.instances[focus.instance],
+    groupName: focus.group,
+    detectorId: inv.detectors[region] ?? inv.detectors[PRIMARY_REGION],
+    accessKeyId: inv.accessKeys[focus.user]?.[0] ?? Object.values(inv.accessKeys)[0][0],
+    newAccessKeyId: world.newAccessKeyId,
   };
 }
 
@@ -615,6 +1022,367 @@ function synthesizedItems(rule: SignalRule, refs: string[], region: string, res:
 }
 
 // ---------------------------------------------------------------------------------------------
+// Bursts from a rule's inline tests, with the organization's names
+
+/*
+ * Inline tests name example resources (alice, example-bucket, i-0123456789abcdef0, …). A burst
+ * built from a test names the inventory's instead: each example identifier becomes a placeholder
+ * `⟦kind#n⟧` (the n-th distinct value of that kind, what the page is about first); a list page
+ * then repeats its per-resource calls and per-resource array items for every resource of the
+ * listed kinds; finally the placeholders are resolved to inventory names.
+ */
+
+interface Found {
+  kind: string;
+  id: string;
+}
+
+const HEX_ID =
+  /(?<![A-Za-z0-9-])(i|sg|sgr|snap|vol|ami|vpc|subnet|eni|rtb|acl|igw|pcx|lt|eipalloc)-[0-9a-f]{8,17}(?![A-Za-z0-9])/g;
+const HEX_KINDS: Record<string, string> = {
+  i: 'instance',
+  sg: 'securityGroup',
+  vol: 'volume',
+  snap: 'snapshot',
+};
+const ACCESS_KEY_ID = /(?<![A-Z0-9])AKIA[A-Z0-9]{16}(?![A-Z0-9])/g;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Names AWS owns, which stay as they are: service-linked and SSO roles, KMS aliases. */
+const AWS_OWNED = /^(AWSServiceRole|AWSReservedSSO|aws-service-role|alias\/)/;
+const ARN_KINDS: [RegExp, string][] = [
+  [/^arn:aws:iam::\d{12}:user\/(?:[^/]+\/)*([^/]+)$/, 'user'],
+  [/^arn:aws:iam::\d{12}:role\/(?:[^/]+\/)*([^/]+)$/, 'role'],
+  [/^arn:aws:iam::\d{12}:policy\/(?:[^/]+\/)*([^/]+)$/, 'policy'],
+  [/^arn:aws:s3:::([^/]+)/, 'bucket'],
+  [/:trail\/([^/]+)$/, 'trail'],
+  [/:secret:(.+)-[A-Za-z0-9]{6}$/, 'secret'],
+  [/:key\/([0-9a-f-]{36})$/, 'kmsKey'],
+  [/:detector\/([0-9a-f]{32})$/, 'detector'],
+];
+/** Request fields that hold a resource's plain name. */
+const KEY_KINDS: Record<string, string> = {
+  userName: 'user',
+  roleName: 'role',
+  groupName: 'group',
+  bucketName: 'bucket',
+  bucket: 'bucket',
+  s3BucketName: 'bucket',
+  trailName: 'trail',
+  secretId: 'secret',
+  SecretARN: 'secret',
+  detectorId: 'detector',
+  findingIds: 'finding',
+  instanceProfileName: 'instanceProfile',
+};
+/** Record fields that carry resource names. */
+const DATA_FIELDS = ['requestParameters', 'responseElements', 'additionalEventData'];
+const PLACEHOLDER = /⟦([A-Za-z:]+)#(\d+)⟧/g;
+
+/** Example identifiers in one string of a test event. */
+function findIds(value: string, key: string, path: string): Found[] {
+  const found: Found[] = [];
+  for (const m of value.matchAll(HEX_ID)) found.push({ kind: HEX_KINDS[m[1]] ?? `id:${m[1]}`, id: m[0] });
+  for (const m of value.matchAll(ACCESS_KEY_ID)) {
+    // The key the console just created is a new one, not one of the inventory's.
+    const kind = path === 'responseElements.accessKey.accessKeyId' ? 'newAccessKey' : 'accessKey';
+    found.push({ kind, id: m[0] });
+  }
+  if (value.startsWith('arn:')) {
+    for (const [pattern, kind] of ARN_KINDS) {
+      const m = pattern.exec(value);
+      if (m) found.push({ kind, id: m[1] });
+    }
+  } else if (key === 'keyId') {
+    if (UUID.test(value)) found.push({ kind: 'kmsKey', id: value });
+  } else if (KEY_KINDS[key] && found.length === 0) {
+    found.push({ kind: KEY_KINDS[key], id: value });
+  }
+  return found.filter((f) => !AWS_OWNED.test(f.id));
+}
+
+type Visit = (value: string, key: string, path: string, inArray: boolean) => string;
+
+/** Copies a JSON value, passing every string through `visit` (arrays give their key to their items). */
+function mapStrings(node: unknown, visit: Visit, key = '', path = '', inArray = false): unknown {
+  if (typeof node === 'string') return visit(node, key, path, inArray);
+  if (Array.isArray(node)) return node.map((item) => mapStrings(item, visit, key, `${path}[]`, true));
+  if (node && typeof node === 'object') {
+    return Object.fromEntries(
+      Object.entries(node).map(([k, v]) => [k, mapStrings(v, visit, k, path ? `${path}.${k}` : k, inArray)]),
+    );
+  }
+  return node;
+}
+
+/** Applies `visit` to the strings of an event's data fields (requestParameters, …). */
+function mapData(fields: Record<string, unknown>, visit: Visit): Record<string, unknown> {
+  const out = { ...fields };
+  for (const field of DATA_FIELDS) if (field in out) out[field] = mapStrings(out[field], visit, field, field);
+  return out;
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+/** Values the rule extracts as a single value (the page's subject): their identifiers sort first. */
+function subjectValues(
+  rule: SignalRule,
+  events: { ref: string; fields: Record<string, unknown> }[],
+): string[] {
+  const values: string[] = [];
+  for (const extraction of Object.values(rule.extract)) {
+    if ((extraction.as ?? 'first') !== 'first') continue;
+    const fields = Array.isArray(extraction.field) ? extraction.field : [extraction.field];
+    for (const event of events) {
+      if (extraction.event && extraction.event !== '*' && event.ref !== extraction.event) continue;
+      for (const field of fields) values.push(...stringValuesAt(event.fields, field));
+    }
+  }
+  return values;
+}
+
+interface TestEvent {
+  ref: string;
+  at: number;
+  fields: Record<string, unknown>;
+}
+
+/** The names the placeholders of a kind resolve to: the page's subject first, or the inventory's order for a list. */
+function targetsOf(
+  kind: string,
+  world: World,
+  focus: Required<Focus>,
+  region: string,
+  list: readonly string[],
+): string[] {
+  const inv = world.inventory;
+  const listed = list.includes(kind);
+  const first = (subject: string, all: string[]) =>
+    listed ? all : [subject, ...all.filter((v) => v !== subject)];
+  switch (kind) {
+    case 'user':
+      return first(focus.user, inv.users);
+    case 'accessKey': {
+      // Listed on the users page: every key; on one user's page: that user's keys.
+      const all = Object.values(inv.accessKeys).flat();
+      const own = inv.accessKeys[focus.user] ?? [];
+      if (listed) return list.includes('user') ? all : own;
+      return [...own, ...all.filter((k) => !own.includes(k))];
+    }
+    case 'newAccessKey':
+      return [world.newAccessKeyId];
+    case 'group':
+      return first(focus.group, inv.groups);
+    case 'role':
+      return first(focus.role, inv.roles);
+    case 'policy':
+      return inv.policies;
+    case 'instanceProfile':
+      return first(`${focus.instance}-profile`, inv.instanceProfiles);
+    case 'bucket':
+      return first(focus.bucket, inv.buckets);
+    case 'trail':
+      return first(focus.trail, inv.trails);
+    case 'secret':
+      return first(focus.secret, inv.secrets);
+    case 'kmsKey':
+      return first(inv.kmsKeys[focus.kmsKey], Object.values(inv.kmsKeys));
+    case 'detector':
+      return [inv.detectors[region] ?? inv.detectors[PRIMARY_REGION]];
+    case 'finding':
+      return inv.findings;
+    case 'instance':
+      return first(inv.instances[focus.instance], Object.values(inv.instances));
+    case 'securityGroup':
+      return first(inv.securityGroups[focus.securityGroup], Object.values(inv.securityGroups));
+    case 'volume':
+      return first(inv.volumes[focus.volume], Object.values(inv.volumes));
+    case 'snapshot':
+      return first(inv.snapshots[focus.snapshot], Object.values(inv.snapshots));
+    default:
+      return [];
+  }
+}
+
+/** An identifier for kinds the inventory does not hold (AMIs, VPCs, rule ids…): stable per kind and index. */
+function derivedId(kind: string, index: number): string {
+  const prefix = kind.replace(/^id:/, '');
+  return `${prefix}-0${sha256(`${SEED}/${kind}/${index}`).slice(0, 16)}`;
+}
+
+/** The distinct placeholder indexes of `kind` in a JSON value. */
+function indexesOf(node: unknown, kind: string): Set<string> {
+  const found = [...JSON.stringify(node).matchAll(PLACEHOLDER)].filter((m) => m[1] === kind);
+  return new Set(found.map((m) => m[2]));
+}
+
+/**
+ * Repeats, once per resource (n in all), the array items that name one resource of `kind`
+ * (innermost arrays first: a filter's value list grows, not the list of filters).
+ */
+function expandArrays(node: unknown, kind: string, n: number): unknown {
+  if (Array.isArray(node)) {
+    const items = node.map((item) => expandArrays(item, kind, n));
+    const single = items.map((item) => indexesOf(item, kind).size === 1);
+    const first = single.indexOf(true);
+    if (first < 0) return items;
+    const index = [...indexesOf(items[first], kind)][0];
+    const template = JSON.stringify(items[first]);
+    const copies = Array.from({ length: n }, (_, j) =>
+      JSON.parse(template.replaceAll(`⟦${kind}#${index}⟧`, `⟦${kind}#${j}⟧`)),
+    );
+    const others = (from: number, to?: number) => items.slice(from, to).filter((_, i) => !single[from + i]);
+    return [...others(0, first), ...copies, ...others(first + 1)];
+  }
+  if (node && typeof node === 'object') {
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, expandArrays(v, kind, n)]));
+  }
+  return node;
+}
+
+/** The placeholder index of `kind` an event is about, when it names exactly one resource outside arrays. */
+function perResourceIndex(event: TestEvent, kind: string): string | null {
+  const indexes = new Set<string>();
+  let inArrays = false;
+  mapData(event.fields, (value, _key, _path, inArray) => {
+    for (const m of value.matchAll(PLACEHOLDER)) {
+      if (m[1] !== kind) continue;
+      indexes.add(m[2]);
+      inArrays ||= inArray;
+    }
+    return value;
+  });
+  return indexes.size === 1 && !inArrays ? [...indexes][0] : null;
+}
+
+/**
+ * The burst of one positive inline test, with the inventory's names; for a list page, its
+ * per-resource calls repeated for every listed resource over `spreadSeconds`. Null when the test
+ * shows none of a listed kind.
+ */
+function testBurst(
+  rule: SignalRule,
+  test: RuleTest,
+  step: StoryStep,
+  world: World,
+  focus: Required<Focus>,
+  spreadSeconds: number,
+): TestEvent[] | null {
+  let events: TestEvent[] = test.events.map(({ event, at, ...fields }) => ({
+    ref: event,
+    at: at ?? 0,
+    fields: structuredClone(fields),
+  }));
+  // The region the console is in (trails keep their home region).
+  if (step.region !== PRIMARY_REGION) {
+    events = events.map((e) =>
+      GLOBAL_SERVICES.has(e.ref.split(':')[0])
+        ? e
+        : {
+            ...e,
+            fields: mapData(e.fields, (value) =>
+              value.includes(':trail/')
+                ? value
+                : value.replace(/(?<![a-z0-9-])us-east-1(?![a-z0-9-])/g, step.region),
+            ),
+          },
+    );
+  }
+  // Example identifiers → placeholders, the page's subject first within each kind.
+  const kinds = new Map<string, string>();
+  const order: string[] = [];
+  for (const event of events) {
+    mapData(event.fields, (value, key, path) => {
+      for (const { kind, id } of findIds(value, key, path)) {
+        if (!kinds.has(id)) order.push(id);
+        if (!kinds.has(id) || kind === 'newAccessKey') kinds.set(id, kind);
+      }
+      return value;
+    });
+  }
+  const subjects = subjectValues(rule, events);
+  const isSubject = (id: string) => subjects.some((value) => value.includes(id));
+  const ranked = [...order.filter(isSubject), ...order.filter((id) => !isSubject(id))];
+  const replacement = new Map<string, string>([
+    ['123456789012', MANAGEMENT_ACCOUNT],
+    ['o-exampleorgid', world.orgId],
+    // A list's "next page" token.
+    ['EXAMPLEMARKER', `AAE${sha256(`${SEED}/marker`).slice(0, 40)}`],
+  ]);
+  const counters = new Map<string, number>();
+  for (const id of ranked) {
+    const kind = kinds.get(id)!;
+    const n = counters.get(kind) ?? 0;
+    counters.set(kind, n + 1);
+    replacement.set(id, `⟦${kind}#${n}⟧`);
+  }
+  const alternatives = [...replacement.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
+  const pattern = new RegExp(
+    `(?<![A-Za-z0-9_-])(${alternatives.join('|')})(?=(-[A-Za-z0-9]{6})?(?:$|[^A-Za-z0-9_-]))`,
+    'g',
+  );
+  events = events.map((e) => ({
+    ...e,
+    fields: mapData(e.fields, (value) =>
+      value.replace(pattern, (match: string, id: string, suffix: string | undefined) =>
+        // Only a secret's ARN ends in its name plus a six-character suffix.
+        suffix && kinds.get(id) !== 'secret' ? match : replacement.get(id)!,
+      ),
+    ),
+  }));
+  // A list page: every listed resource gets the calls (and array items) the test shows for one.
+  for (const kind of step.list ?? []) {
+    if (!counters.has(kind)) return null;
+    const n = targetsOf(kind, world, focus, step.region, step.list ?? []).length;
+    events = events.map((e) => ({
+      ...e,
+      fields: expandArrays(e.fields, kind, n) as Record<string, unknown>,
+    }));
+    const single = events.map((e) => perResourceIndex(e, kind));
+    const prototypes = new Map<string, { index: string; events: TestEvent[] }>();
+    events.forEach((e, i) => {
+      const index = single[i];
+      if (index === null) return;
+      const prototype = prototypes.get(e.ref) ?? { index, events: [] };
+      if (prototype.index === index) prototype.events.push(e);
+      prototypes.set(e.ref, prototype);
+    });
+    const repeated: TestEvent[] = [];
+    for (let j = 0; j < n; j++) {
+      const shift = Math.floor((j * spreadSeconds) / n);
+      for (const { index, events: group } of prototypes.values()) {
+        for (const e of group) {
+          const text = JSON.stringify(e.fields).replaceAll(`⟦${kind}#${index}⟧`, `⟦${kind}#${j}⟧`);
+          repeated.push({ ref: e.ref, at: e.at + shift, fields: JSON.parse(text) });
+        }
+      }
+    }
+    events = [...events.filter((_, i) => single[i] === null), ...repeated];
+  }
+  // Placeholders → names.
+  const resolved = new Map<string, string[]>();
+  const nameOf = (kind: string, index: number) => {
+    if (!resolved.has(kind)) resolved.set(kind, targetsOf(kind, world, focus, step.region, step.list ?? []));
+    const names = resolved.get(kind)!;
+    return names.length > 0 ? names[index % names.length] : derivedId(kind, index);
+  };
+  return events.map((e) => ({
+    ...e,
+    fields: mapData(e.fields, (value) =>
+      value.replace(PLACEHOLDER, (_match: string, kind: string, index: string) =>
+        nameOf(kind, Number(index)),
+      ),
+    ),
+  }));
+}
+
+/** How far apart a list page's per-resource calls may be, most spread out first (within the rule's window). */
+function spreads(rule: SignalRule, test: RuleTest): number[] {
+  const last = Math.max(0, ...test.events.map((e) => e.at ?? 0));
+  const widest = Math.max(0, Math.min(20, Math.floor(rule.afterMs / 1000 - last - 1)));
+  return [...new Set([widest, Math.floor(widest / 2), 0])];
+}
+
+// ---------------------------------------------------------------------------------------------
 // Building the dataset
 
 interface Dataset {
@@ -623,6 +1391,8 @@ interface Dataset {
   bursts: Burst[];
   /** eventIDs of records delivered twice (CloudTrail does that now and then). */
   redelivered: string[];
+  /** Steps whose burst is not the first candidate (their rule's largest positive test). */
+  notes: string[];
 }
 
 /** Fields a rule test may not override: they tie the record to its session and its place in the trail. */
@@ -640,17 +1410,20 @@ function consoleRecord(
   item: BurstItem,
   time: number,
   region: string,
+  res: Resources,
 ): CloudTrailRecord {
   const [service] = item.ref.split(':');
-  const internal = INTERNAL_SERVICES.has(service) || item.ref.endsWith('Internal');
+  const internal =
+    INTERNAL_SERVICES.has(service) ||
+    item.ref.endsWith('Internal') ||
+    item.fields?.userAgent === 'AWS Internal';
   const effectiveRegion = GLOBAL_SERVICES.has(service) ? PRIMARY_REGION : region;
   let responseElements: Record<string, unknown> | null = null;
   if (item.ref === 'iam:CreateAccessKey') {
     responseElements = {
       accessKey: {
-        userName:
-          (item.requestParameters as { userName?: string } | null)?.userName ?? actor.resources.userName,
-        accessKeyId: actor.resources.newAccessKeyId,
+        userName: (item.requestParameters as { userName?: string } | null)?.userName ?? res.userName,
+        accessKeyId: res.newAccessKeyId,
         status: 'Active',
         createDate: iso(time),
       },
@@ -686,22 +1459,82 @@ function ruleRefs(
   return { base, optional };
 }
 
-/** Candidate bursts for a rule, best first: its positive inline tests, then all its events, then fewer. */
-function* candidateBursts(rule: SignalRule, step: StoryStep, res: Resources): Generator<BurstItem[]> {
-  const specific = extractedKeys(rule);
-  for (const test of rule.tests.filter((t) => t.maps)) {
-    yield test.events.map(({ event, at, ...fields }) => ({
-      ref: event,
-      at: at ?? 0,
-      requestParameters: requestParametersFor(event, step.region, res, specific)[0],
-      fields,
-    }));
+/** What a step's page is about: its `on` names (checked against the inventory) over the defaults. */
+function focusOf(step: StoryStep, world: World): Required<Focus> {
+  const focus = { ...DEFAULT_FOCUS, ...step.on };
+  const inv = world.inventory;
+  const known: Record<keyof Focus, readonly string[]> = {
+    user: inv.users,
+    role: inv.roles,
+    group: inv.groups,
+    bucket: inv.buckets,
+    trail: inv.trails,
+    secret: inv.secrets,
+    kmsKey: Object.keys(inv.kmsKeys),
+    instance: Object.keys(inv.instances),
+    securityGroup: Object.keys(inv.securityGroups),
+    volume: Object.keys(inv.volumes),
+    snapshot: Object.keys(inv.snapshots),
+  };
+  for (const [kind, name] of Object.entries(focus) as [keyof Focus, string][]) {
+    if (!known[kind].includes(name))
+      throw new Error(`make-example: no ${kind} named ${name} (${step.label})`);
   }
+  return focus;
+}
+
+interface Candidate {
+  items: BurstItem[];
+  /** Where the burst comes from, for the notes. */
+  source: string;
+}
+
+/**
+ * Candidate bursts for a step, best first: the chosen (or largest) positive inline test with the
+ * inventory's names, list pages spread out most first; then, without a chosen test, the rule's
+ * events synthesized.
+ */
+function* candidateBursts(
+  rule: SignalRule,
+  step: StoryStep,
+  world: World,
+  focus: Required<Focus>,
+  res: Resources,
+): Generator<Candidate> {
+  const specific = extractedKeys(rule);
+  const positive = rule.tests.filter((t) => t.maps && !(t.context && t.context.length > 0));
+  const tests = step.test
+    ? positive.filter((t) => t.name === step.test)
+    : [...positive].sort((a, b) => b.events.length - a.events.length);
+  if (step.test && tests.length === 0)
+    throw new Error(`make-example: ${rule.label} has no positive inline test named "${step.test}"`);
+  for (const test of tests) {
+    for (const spreadSeconds of step.list ? spreads(rule, test) : [0]) {
+      const events = testBurst(rule, test, step, world, focus, spreadSeconds);
+      if (!events) continue;
+      yield {
+        source: `test "${test.name}"${step.list ? ` spread over ${spreadSeconds}s` : ''}`,
+        items: events.map(({ ref, at, fields }) => ({
+          ref,
+          at,
+          requestParameters: requestParametersFor(ref, step.region, res, specific)[0],
+          fields,
+        })),
+      };
+    }
+  }
+  if (step.test) return;
   const refs = ruleRefs(rule, step.anchor);
   if (!refs) return;
   if (refs.optional.length > 0)
-    yield synthesizedItems(rule, [...refs.base, ...refs.optional], step.region, res);
-  yield synthesizedItems(rule, refs.base, step.region, res);
+    yield {
+      source: 'all its events',
+      items: synthesizedItems(rule, [...refs.base, ...refs.optional], step.region, res),
+    };
+  yield {
+    source: 'its anchor and required events',
+    items: synthesizedItems(rule, refs.base, step.region, res),
+  };
 }
 
 /** True when the burst alone maps to exactly one signal of the rule, with every event in it. */
@@ -710,6 +1543,7 @@ function mapsAlone(
   items: BurstItem[],
   actor: Actor,
   region: string,
+  res: Resources,
   index: RuleIndex,
 ): boolean {
   let n = 0;
@@ -718,7 +1552,7 @@ function mapsAlone(
     requestId: () => 'probe',
   };
   const events = items.map((item, i) =>
-    toTrailEvent(consoleRecord(probeIds, actor, item, BASE_TIME + item.at * 1000, region), 'probe', i),
+    toTrailEvent(consoleRecord(probeIds, actor, item, BASE_TIME + item.at * 1000, region, res), 'probe', i),
   );
   const { matches, unmapped } = mapSession(events, index);
   return unmapped.length === 0 && matches.length === 1 && matches[0].rule.label === rule.label;
@@ -732,24 +1566,36 @@ function burstFor(
   rule: SignalRule,
   step: StoryStep,
   actor: Actor,
-  res: Resources,
+  world: World,
   index: RuleIndex,
-): BurstItem[] {
+  notes: string[],
+): { items: BurstItem[]; res: Resources } {
   const { region } = step;
-  for (const items of candidateBursts(rule, step, res))
-    if (mapsAlone(rule, items, actor, region, index)) return items;
-  const refs = ruleRefs(rule, step.anchor);
-  if (refs && mapsAlone(rule, synthesizedItems(rule, refs.base, region, res), actor, region, index)) {
+  const focus = focusOf(step, world);
+  const res = resourcesFor(world, focus, region);
+  const tried: string[] = [];
+  for (const candidate of candidateBursts(rule, step, world, focus, res)) {
+    if (mapsAlone(rule, candidate.items, actor, region, res, index)) {
+      if (tried.length > 0)
+        notes.push(
+          `${actor.name}: ${rule.label} from ${candidate.source} (${tried.join('; ')} did not map alone)`,
+        );
+      return { items: candidate.items, res };
+    }
+    tried.push(candidate.source);
+  }
+  const refs = step.test ? null : ruleRefs(rule, step.anchor);
+  if (refs && mapsAlone(rule, synthesizedItems(rule, refs.base, region, res), actor, region, res, index)) {
     const chosen = [...refs.base];
     for (const optional of refs.optional) {
-      if (mapsAlone(rule, synthesizedItems(rule, [...chosen, optional], region, res), actor, region, index)) {
-        chosen.push(optional);
-      }
+      const items = synthesizedItems(rule, [...chosen, optional], region, res);
+      if (mapsAlone(rule, items, actor, region, res, index)) chosen.push(optional);
     }
-    return synthesizedItems(rule, chosen, region, res);
+    notes.push(`${actor.name}: ${rule.label} synthesized (${tried.join('; ')} did not map alone)`);
+    return { items: synthesizedItems(rule, chosen, region, res), res };
   }
   const why = rule.tests.some((t) => t.maps)
-    ? 'none of its positive inline tests maps alone'
+    ? `none of its candidate bursts maps alone (${tried.join('; ')})`
     : rule.conditions.size > 0
       ? 'it has `when` conditions and no positive inline test to build events from'
       : 'its anchor + required events map to another rule';
@@ -757,19 +1603,53 @@ function burstFor(
 }
 
 /** Rules that could claim events around a record: those anchored on it (or on any event, if it qualifies). */
-function reach(record: CloudTrailRecord, ref: string, index: RuleIndex): { before: number; after: number } {
-  let before = 0;
-  let after = 0;
+function anchoredRules(record: CloudTrailRecord, ref: string, index: RuleIndex): SignalRule[] {
   const rules = [...(index.byAnchor.get(ref) ?? [])];
   for (const rule of index.byAnchor.get(ANY_EVENT) ?? []) {
     const conditions = rule.conditions.get(ANY_EVENT) ?? [];
     if (conditions.every((test) => test(record as Record<string, unknown>))) rules.push(rule);
   }
-  for (const rule of rules) {
-    before = Math.max(before, rule.beforeMs);
-    after = Math.max(after, rule.afterMs);
+  return rules;
+}
+
+/** Whether a rule's candidates care about events of these kinds (absorb them, or are ruled out by them). */
+function touches(rule: SignalRule, refs: ReadonlySet<string>): boolean {
+  if (rule.members.has(ANY_EVENT)) return true;
+  for (const ref of refs) if (rule.members.has(ref) || rule.forbidden.has(ref)) return true;
+  return false;
+}
+
+/**
+ * The earliest start of a burst so that no rule anchored on an earlier event of the session can
+ * reach into it, and no rule anchored on one of its events can reach back into earlier events.
+ */
+function earliestStart(
+  previous: { ref: string; time: number; record: CloudTrailRecord }[],
+  items: BurstItem[],
+  probe: CloudTrailRecord[],
+  index: RuleIndex,
+): number {
+  const refs = new Set(items.map((i) => i.ref));
+  const previousRefs = new Set(previous.map((p) => p.ref));
+  const firstAt = Math.min(...items.map((i) => i.at)) * 1000;
+  let earliest = -Infinity;
+  for (const event of previous) {
+    for (const rule of anchoredRules(event.record, event.ref, index)) {
+      if (touches(rule, refs)) earliest = Math.max(earliest, event.time + rule.afterMs + 1000 - firstAt);
+    }
   }
-  return { before, after };
+  items.forEach((item, i) => {
+    for (const rule of anchoredRules(probe[i], item.ref, index)) {
+      if (!touches(rule, previousRefs)) continue;
+      const last = Math.max(
+        ...previous
+          .filter((p) => rule.members.has(ANY_EVENT) || rule.members.has(p.ref) || rule.forbidden.has(p.ref))
+          .map((p) => p.time),
+      );
+      earliest = Math.max(earliest, last + rule.beforeMs + 1000 - item.at * 1000);
+    }
+  });
+  return earliest;
 }
 
 interface Timeline {
@@ -782,39 +1662,44 @@ function playStory(
   actor: Actor,
   steps: StoryStep[],
   start: { time: number; records: CloudTrailRecord[]; eventIds: string[] },
+  world: World,
   rules: Map<string, SignalRule>,
   index: RuleIndex,
   ids: IdSource,
   timing: Prng,
+  notes: string[],
 ): Timeline {
   const records = [...start.records];
   const bursts: Burst[] = [{ label: 'ConsoleLogin', actor: actor.name, eventIds: start.eventIds }];
-  const startReach = start.records.map((r) => reach(r, `signin:${r.eventName}`, index).after);
-  let previous = { start: start.time, last: start.time, after: Math.max(...startReach) };
+  const previous = start.records.map((record) => ({
+    ref: `signin:${record.eventName as string}`,
+    time: Date.parse(record.eventTime as string),
+    record,
+  }));
+  let last = { start: start.time, end: start.time };
   for (const step of steps) {
     const rule = rules.get(step.label);
     if (!rule) throw new Error(`make-example: no rule has the label ${step.label} (story of ${actor.name})`);
-    const res = { ...actor.resources, ...step.resources };
-    const items = burstFor(rule, step, actor, res, index);
-    const probe = items.map((item) => consoleRecord(prngIds(new Prng(0)), actor, item, 0, step.region));
-    const before = Math.max(0, ...probe.map((r, i) => reach(r, items[i].ref, index).before));
-    // Far enough from the previous action that neither can reach into the other's events.
-    const earliest = previous.last + previous.after + before + 1000;
-    const time = Math.max(previous.start + timing.int(20, 90) * 1000, earliest);
+    const { items, res } = burstFor(rule, step, actor, world, index, notes);
+    const probe = items.map((item) => consoleRecord(prngIds(new Prng(0)), actor, item, 0, step.region, res));
+    // A person reads the page a while before the next click; and no two actions may reach into each other.
+    const think = last.start + timing.int(25, 90) * 1000;
+    const time = Math.max(think, last.end + 5000, earliestStart(previous, items, probe, index));
     const burstRecords = items.map((item) =>
-      consoleRecord(ids, actor, item, time + item.at * 1000, step.region),
+      consoleRecord(ids, actor, item, time + item.at * 1000, step.region, res),
     );
     records.push(...burstRecords);
+    previous.push(
+      ...burstRecords.map((record, i) => ({ ref: items[i].ref, time: time + items[i].at * 1000, record })),
+    );
     bursts.push({
       label: step.label,
       actor: actor.name,
       eventIds: burstRecords.map((r) => r.eventID as string),
     });
-    const last = time + Math.max(...items.map((i) => i.at)) * 1000;
-    const after = Math.max(...burstRecords.map((r, i) => reach(r, items[i].ref, index).after));
-    previous = { start: time, last, after };
+    last = { start: time, end: time + Math.max(...items.map((i) => i.at)) * 1000 };
   }
-  return { records, bursts, end: previous.last };
+  return { records, bursts, end: last.end };
 }
 
 function signInRecord(
@@ -948,14 +1833,17 @@ function buildDataset(rules: readonly SignalRule[]): Dataset {
     },
   );
 
+  const notes: string[] = [];
   const aliceTimeline = playStory(
     alice,
     STORIES.alice,
     { time: aliceLogin, records: [aliceLoginRecord], eventIds: [aliceLoginRecord.eventID as string] },
+    world,
     byLabel,
     index,
     ids,
     prng.timing,
+    notes,
   );
   const bobTimeline = playStory(
     bob,
@@ -965,10 +1853,12 @@ function buildDataset(rules: readonly SignalRule[]): Dataset {
       records: [bobTokenRecord, bobLoginRecord],
       eventIds: [bobTokenRecord.eventID as string, bobLoginRecord.eventID as string],
     },
+    world,
     byLabel,
     index,
     ids,
     prng.timing,
+    notes,
   );
 
   const noise = programmaticNoise(
@@ -990,6 +1880,7 @@ function buildDataset(rules: readonly SignalRule[]): Dataset {
       ...bobTimeline.bursts,
     ],
     redelivered,
+    notes,
   };
 }
 
@@ -1382,6 +2273,8 @@ export interface Report {
   signalsByLabel: Record<string, number>;
   /** The labels the stories asked for, all checked. */
   labels: string[];
+  /** Steps whose burst is not their first candidate (e.g. a list spread less, or another test). */
+  notes: string[];
 }
 
 function fail(message: string): never {
@@ -1511,6 +2404,7 @@ export async function writeExample(dir: string, rules: readonly SignalRule[] = l
     })),
     signalsByLabel,
     labels: [...new Set(dataset.bursts.map((b) => b.label))].sort(),
+    notes: dataset.notes,
   };
 }
 
@@ -1526,6 +2420,7 @@ function printReport(report: Report): void {
   console.log('signals per label:');
   for (const [label, count] of Object.entries(report.signalsByLabel))
     console.log(`  ${String(count).padStart(3)}  ${label}`);
+  for (const note of report.notes) console.log(`note: ${note}`);
   console.log(
     `verified: all ${report.labels.length} chosen labels map as intended; every record accounted for`,
   );

@@ -443,3 +443,29 @@ describe('risk escalation', () => {
     expect(both.risk).toBe('critical');
   });
 });
+
+describe('context bans cover the whole rejected burst', () => {
+  it('a list with many anchors is not taken by a wizard step that needs a next step', () => {
+    const index = rulesFrom(`
+  - label: Keys_List
+    name: keys
+    risk: info
+    summary: list
+    anchors: [kms:ListAliases]
+  - label: Create_Step1
+    name: create 1
+    risk: info
+    summary: c1
+    priority: 1
+    anchors: [kms:ListAliases]
+    followedBy: { labels: [Create_Step2], within: 300, immediately: true }
+  - label: Create_Step2
+    name: create 2
+    risk: info
+    summary: c2
+    anchors: [iam:ListRoles]
+`);
+    const list = Array.from({ length: 12 }, (_, i) => ({ event: 'kms:ListAliases', at: i * 0.1 }));
+    expect(labelsOf(index, list).signals.map((s) => s.label)).toEqual(['Keys_List']);
+  });
+});

@@ -11,7 +11,7 @@ const chunk = (objectKey: string, index = 0): ChunkItem => ({
   count: 1,
   minTime: 0,
   maxTime: 0,
-  dueAt: 0,
+  settledAt: 0,
   expiresAt: 0,
 });
 
@@ -47,5 +47,14 @@ describe('WriteCoalescer', () => {
     const outcomes = await Promise.allSettled([many, late]);
     expect(calls.map((c) => c.length)).toEqual([25, 1]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
+  });
+});
+
+describe('WriteCoalescer with redeliveries', () => {
+  it('writes an object delivered twice in one batch once, and acknowledges both messages', async () => {
+    const { buffer, calls } = fakeBuffer(() => false);
+    const coalescer = new WriteCoalescer(buffer, 2);
+    await Promise.all([coalescer.submit([chunk('same')]), coalescer.submit([chunk('same')])]);
+    expect(calls).toEqual([['same#0']]);
   });
 });
