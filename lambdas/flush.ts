@@ -153,6 +153,16 @@ async function flushPartition(
     }
   }
 
+  // Record new keys before writing them: if this run fails half way, the next run still knows
+  // them and can delete them should their session have changed id meanwhile (no orphans).
+  const newKeys = objects.map((o) => o.key).filter((key) => !(key in state.written));
+  if (newKeys.length > 0) {
+    const intent = {
+      ...state,
+      written: { ...state.written, ...Object.fromEntries(newKeys.map((k) => [k, ''])) },
+    };
+    await deps.buffer.writeState(partition, intent, Math.ceil((now + deps.config.bufferTtlMs) / 1000));
+  }
   for (const object of objects) {
     const hash = hashOf(object.body);
     next.written[object.key] = hash;
