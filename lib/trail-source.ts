@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import { secureBucket } from './secure-bucket.ts';
 
 export interface TrailSourceProps {
-  /** Existing trail bucket. Required unless `createTrail`. */
+  /** Existing trail bucket, by name or ARN. Required unless `createTrail`. */
   bucketName?: string;
   /** Key prefix of the trail inside the bucket (no leading or trailing slash). @default none */
   keyPrefix?: string;
@@ -58,7 +58,9 @@ export class TrailSource extends Construct {
       this.bucket = bucket;
     } else {
       if (!props.bucketName) throw new Error('TrailSource needs bucketName, or createTrail: true');
-      this.bucket = s3.Bucket.fromBucketName(this, 'TrailBucket', props.bucketName);
+      // A name or an ARN (arn:aws:s3:::name) are both accepted.
+      const name = props.bucketName.replace(/^arn:aws[a-z-]*:s3:::/, '');
+      this.bucket = s3.Bucket.fromBucketName(this, 'TrailBucket', name);
     }
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
