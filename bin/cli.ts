@@ -148,6 +148,82 @@ program
     if (!report.matchesEnrich) process.exitCode = 1;
   });
 
+program
+  .command('query')
+  .description(
+    'Run SQL on signals, sessions, event_signals, detections (and cloudtrail): DuckDB locally, or Athena',
+  )
+  .argument('[sql]', 'the SQL to run (or use --saved)')
+  .option('--data <dir>', 'enriched dataset folder (written by `enrich --out` or `simulate --out`)')
+  .option('--trail <dir>', 'raw trail folder for the `cloudtrail` table (local mode)')
+  .option('--saved <name>', 'run a saved investigation (see --list)')
+  .option('--param <name=value...>', 'saved investigation parameters', [])
+  .option('--list', 'list the saved investigations and their parameters', false)
+  .addOption(
+    new Option(
+      '-f, --format <format>',
+      'output format (default: table on a terminal, json otherwise)',
+    ).choices(['table', 'json', 'csv']),
+  )
+  .option('--athena', 'run in Athena instead of DuckDB', false)
+  .option('--workgroup <name>', 'Athena workgroup (with --athena)')
+  .option('--database <name>', 'Glue database (with --athena)', 'trailmap')
+  .option('--region <region>', 'AWS region (with --athena; default from the environment)')
+  .action(async (sqlText: string | undefined, options) => {
+    const { loadSavedQueries, bindParams } = await import('../engine/saved-queries.ts');
+    const { formatResult } = await import('./query/format.ts');
+    const saved = loadSavedQueries();
+    if (options.list) {
+      for (const q of saved) {
+        process.stdout.write(`${q.name}\n  ${q.description}\n`);
+        for (const p of q.params)
+          process.stdout.write(`  --param ${p.name}=… (${p.kind}) ${p.description}\n`);
+      }
+      return;
+    }
+    let sql: string;
+    let params: (string | number)[] = [];
+    if (options.saved) {
+      const query = saved.find((q) => q.name === options.saved);
+      if (!query) throw new InvalidArgumentError(`no saved investigation ${options.saved} (see --list)`);
+      const given = Object.fromEntries(
+        (options.param as string[]).map((pair) => {
+          const at = pair.indexOf('=');
+          if (at <= 0) throw new InvalidArgumentError(`--param ${pair}: expected name=value`);
+          return [pair.slice(0, at), pair.slice(at + 1)];
+        }),
+      );
+      sql = query.sql;
+      params = bindParams(query, given);
+    } else if (sqlText) {
+      sql = sqlText;
+    } else {
+      throw new InvalidArgumentError('give SQL, or --saved NAME (see --list)');
+    }
+    let engine: import('./query/types.ts').QueryEngine;
+    if (options.athena) {
+      if (!options.workgroup) throw new InvalidArgumentError('--athena needs --workgroup');
+      const { AthenaClient } = await import('@aws-sdk/client-athena');
+      const { AthenaQueryEngine } = await import('./query/athena.ts');
+      engine = new AthenaQueryEngine({
+        client: new AthenaClient(options.region ? { region: options.region } : {}),
+        workGroup: options.workgroup,
+        database: options.database,
+      });
+    } else {
+      if (!options.data) throw new InvalidArgumentError('give --data DIR (an enriched dataset), or --athena');
+      const { DuckDbQueryEngine } = await import('./query/duckdb.ts');
+      engine = await DuckDbQueryEngine.open(options.data, options.trail);
+    }
+    try {
+      const result = await engine.run(sql, params);
+      const format = options.format ?? (process.stdout.isTTY ? 'table' : 'json');
+      process.stdout.write(formatResult(result, format));
+    } finally {
+      await engine.close();
+    }
+  });
+
 const rulesCommand = program.command('rules').description('Check and describe the signal rules');
 
 rulesCommand

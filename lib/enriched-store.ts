@@ -11,7 +11,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { PARTITION_COLUMN, TABLES, type TableName } from '../engine/tables.ts';
 import { CLOUDTRAIL_COLUMNS } from './cloudtrail-table.ts';
-import { loadSavedQueries } from './queries.ts';
+import { loadSavedQueries } from '../engine/saved-queries.ts';
 import { secureBucket } from './secure-bucket.ts';
 
 export interface EnrichedStoreProps {
