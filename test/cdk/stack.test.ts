@@ -773,8 +773,10 @@ describe.each(['default', 'orgTrail'] as const)('TrailmapStack (%s)', (name) => 
           WorkGroup: ref(workGroup),
           QueryString: sql,
         });
+        // Names a query defines for itself (WITH x AS (…), y AS (…)) are not tables.
+        const defined = new Set([...sql.matchAll(/\b([a-z_]+)\s+AS\s+\(/gi)].map((m) => m[1]));
         for (const [, table] of sql.matchAll(/\b(?:FROM|JOIN)\s+([a-z_]+)/gi)) {
-          expect(tables, `${file} reads ${table}`).toContain(table);
+          if (!defined.has(table)) expect(tables, `${file} reads ${table}`).toContain(table);
         }
       }
     });
