@@ -1,10 +1,12 @@
 /** The `trailmap` command line: wires options to the engine and prints results. */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { renderAlerts, riskySignalsOf } from '../engine/alerts.ts';
 import { writeDataset } from '../engine/dataset.ts';
+import { DEFAULT_DETECTIONS_DIR, detect, loadDetections } from '../engine/detect.ts';
 import { enrich } from '../engine/enrich.ts';
 import { DEFAULT_MAX_INPUT_BYTES, readInputs } from '../engine/read.ts';
 import { DEFAULT_RULES_DIR, formatRuleProblem, loadRules, RuleLoadError } from '../engine/rules/load.ts';
-import { datasetRows } from '../engine/tables.ts';
+import { datasetRows, detectionRow } from '../engine/tables.ts';
 import { printable, renderTimeline } from '../engine/timeline.ts';
 import type { InputProblem } from '../engine/types.ts';
 import { ruleStats } from './rule-stats.ts';
@@ -29,6 +31,18 @@ function reportProblem(problem: InputProblem): void {
 function loadRulesOrExit(dir: string) {
   try {
     return loadRules(dir);
+  } catch (error) {
+    if (error instanceof RuleLoadError) {
+      for (const problem of error.problems) process.stderr.write(`${formatRuleProblem(problem)}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+function loadDetectionsOrExit(dir: string) {
+  try {
+    return loadDetections(dir);
   } catch (error) {
     if (error instanceof RuleLoadError) {
       for (const problem of error.problems) process.stderr.write(`${formatRuleProblem(problem)}\n`);
@@ -65,6 +79,11 @@ program
     'also write the enriched dataset (signals, sessions, event_signals) to this folder',
   )
   .option('--rules <dir>', 'signal rules folder', DEFAULT_RULES_DIR)
+  .option(
+    '--detections <dir>',
+    'detection rules folder (for the `detections` table of --out)',
+    DEFAULT_DETECTIONS_DIR,
+  )
   .option('--show-suppressed', 'show background (Suppress*) signals in the timeline', false)
   .option('--no-color', 'never colour the timeline')
   .option(
@@ -103,9 +122,43 @@ program
       process.stdout.write(`${JSON.stringify(payload, null, 2)}\n`);
     }
     if (options.out) {
-      const written = await writeDataset(options.out, datasetRows(result.sessions, result.events));
+      const hits = detect(read.events, loadDetectionsOrExit(options.detections));
+      const sessionOf = new Map(result.events.map((e) => [e.eventId, e.sessionId]));
+      const rows = {
+        ...datasetRows(result.sessions, result.events),
+        detections: hits.map((hit) => detectionRow(hit, sessionOf.get(hit.eventIds[0]) ?? null)),
+      };
+      const written = await writeDataset(options.out, rows);
       process.stderr.write(`trailmap: wrote ${written.length} objects to ${printable(options.out)}\n`);
     }
+    if (read.problems.length > 0) process.exitCode = EXIT_PARTIAL;
+  });
+
+program
+  .command('detect')
+  .description('Detections on every event (console or not), and console actions of risk medium or above')
+  .argument('<inputs...>', 'files or folders to read; - reads stdin')
+  .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+  .option('--rules <dir>', 'signal rules folder', DEFAULT_RULES_DIR)
+  .option('--detections <dir>', 'detection rules folder', DEFAULT_DETECTIONS_DIR)
+  .option(
+    '--max-input-bytes <n>',
+    'largest decompressed input accepted',
+    positiveInt,
+    DEFAULT_MAX_INPUT_BYTES,
+  )
+  .action(async (inputs: string[], options) => {
+    const detections = loadDetectionsOrExit(options.detections);
+    const rules = loadRulesOrExit(options.rules);
+    const read = await readInputs(inputs, { maxInputBytes: options.maxInputBytes });
+    read.problems.forEach(reportProblem);
+    const alerts = {
+      detections: detect(read.events, detections),
+      riskySignals: riskySignalsOf(enrich(read.events, rules)),
+    };
+    process.stdout.write(
+      options.format === 'json' ? `${JSON.stringify(alerts, null, 2)}\n` : renderAlerts(alerts),
+    );
     if (read.problems.length > 0) process.exitCode = EXIT_PARTIAL;
   });
 

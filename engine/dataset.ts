@@ -12,6 +12,7 @@ const TIME_FIELD: Record<keyof DatasetRows, string> = {
   signals: 'first_event_time',
   sessions: 'start_time',
   event_signals: 'event_time',
+  detections: 'event_time',
 };
 
 export interface WrittenObject {
@@ -27,7 +28,7 @@ export function datasetObjects(
   const objects: { key: string; body: Buffer; rows: number }[] = [];
   for (const table of Object.keys(TIME_FIELD) as (keyof DatasetRows)[]) {
     const byDay = new Map<string, unknown[]>();
-    for (const row of rows[table] as Record<string, unknown>[]) {
+    for (const row of (rows[table] ?? []) as Record<string, unknown>[]) {
       const day = partitionOf(String(row[TIME_FIELD[table]]));
       byDay.set(day, [...(byDay.get(day) ?? []), row]);
     }

@@ -2,6 +2,7 @@
  * The enriched dataset's tables: one column list per table, used by the writers here, and (later)
  * by the Glue catalog and DuckDB views, so the three cannot drift apart.
  */
+import type { DetectionHit } from './detect.ts';
 import type { EnrichedSession } from './enrich.ts';
 import type { EventEnrichment, SessionSummary, Signal, TrailEvent } from './types.ts';
 
@@ -174,6 +175,26 @@ export interface DatasetRows {
   signals: RowOf<'signals'>[];
   sessions: RowOf<'sessions'>[];
   event_signals: RowOf<'event_signals'>[];
+  detections?: RowOf<'detections'>[];
+}
+
+/** A detection hit as a `detections` row; `sessionId` when its event is in a console session. */
+export function detectionRow(hit: DetectionHit, sessionId: string | null): RowOf<'detections'> {
+  return {
+    id: hit.id,
+    rule_id: hit.ruleId,
+    title: hit.title,
+    risk: hit.risk,
+    event_id: hit.eventIds[0],
+    event_time: hit.eventTime,
+    event_ref: hit.eventRef,
+    account_id: hit.accountId,
+    region: hit.region,
+    principal_arn: hit.principalArn,
+    source_ip: hit.sourceIp,
+    session_id: sessionId,
+    summary: hit.summary,
+  };
 }
 
 /** Every row of the dataset for some enriched sessions and their events. */

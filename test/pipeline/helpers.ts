@@ -17,7 +17,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { enrich } from '../../engine/enrich.ts';
 import type { RuleIndex } from '../../engine/map.ts';
 import { readInputs, toTrailEvent } from '../../engine/read.ts';
-import { type DatasetRows, datasetRows } from '../../engine/tables.ts';
+import { datasetRows } from '../../engine/tables.ts';
 import type { CloudTrailRecord } from '../../engine/types.ts';
 import { BUFFER_TABLE } from '../../lambdas/buffer.ts';
 
@@ -230,7 +230,7 @@ export const jsonLines = (gzipped: Buffer): Record<string, unknown>[] =>
     .filter(Boolean)
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 
-export type Rows = Record<keyof DatasetRows, Record<string, unknown>[]>;
+export type Rows = Record<'signals' | 'sessions' | 'event_signals', Record<string, unknown>[]>;
 const TABLE_NAMES = ['signals', 'sessions', 'event_signals'] as const;
 
 const rowKey = (row: Record<string, unknown>) => JSON.stringify(row);

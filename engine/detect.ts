@@ -1,0 +1,343 @@
+/**
+ * Detections: classic CloudTrail findings, evaluated on every record (console or not).
+ *
+ * A rule is data (`rules/detections/<id>.yaml`, schema `detection-rule.schema.json`): a condition
+ * tree over event fields (all / any / not; equals, in, contains, startsWith, endsWith, regex, CIDR,
+ * exists, numeric comparisons; any or every value of an array; case-insensitive on request), an
+ * optional threshold (N matching events per group key within a window), a summary template and
+ * inline tests.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parseDocument } from 'yaml';
+import detectionSchema from '../rules/schema/detection-rule.schema.json' with { type: 'json' };
+import { compareEvents } from './map.ts';
+import { type RuleProblem, RuleLoadError } from './rules/load.ts';
+import { stringValuesAt, valuesAt } from './rules/path.ts';
+import { principalOf } from './sessionize.ts';
+import { fillTemplate } from './template.ts';
+import type { AdditionalData, Risk, TrailEvent } from './types.ts';
+
+export const DEFAULT_DETECTIONS_DIR = fileURLToPath(new URL('../rules/detections', import.meta.url));
+
+type Scalar = string | number | boolean;
+
+export interface ConditionNode {
+  all?: ConditionNode[];
+  any?: ConditionNode[];
+  not?: ConditionNode;
+  field?: string;
+  values?: 'any' | 'all';
+  ignoreCase?: boolean;
+  equals?: Scalar;
+  in?: Scalar[];
+  contains?: string;
+  startsWith?: string;
+  endsWith?: string;
+  regex?: string;
+  cidr?: string[];
+  exists?: boolean;
+  gt?: number;
+  gte?: number;
+  lt?: number;
+  lte?: number;
+}
+
+export interface DetectionTest {
+  name: string;
+  hits: number;
+  events: { event: string; at?: number; [field: string]: unknown }[];
+}
+
+export interface DetectionSpec {
+  id: string;
+  title: string;
+  severity: Risk;
+  attack: string[];
+  description: string;
+  references?: string[];
+  falsePositives?: string[];
+  match: ConditionNode;
+  threshold?: { count: number; within: number; groupBy?: string[] };
+  summary: string;
+  extract?: Record<string, { field: string | string[]; as?: 'first' | 'list' | 'count' }>;
+  tests: DetectionTest[];
+}
+
+export interface DetectionRule {
+  spec: DetectionSpec;
+  file: string;
+  test: (record: Record<string, unknown>) => boolean;
+}
+
+/** One detection hit: the rule, the event(s) and who/where. */
+export interface DetectionHit {
+  id: string;
+  ruleId: string;
+  title: string;
+  risk: Risk;
+  attack: string[];
+  eventIds: string[];
+  eventTime: string;
+  eventRef: string;
+  accountId: string | null;
+  region: string | null;
+  principalArn: string | null;
+  sourceIp: string | null;
+  summary: string;
+  additionalData: AdditionalData;
+}
+
+const TEST_OPERATORS = [
+  'equals',
+  'in',
+  'contains',
+  'startsWith',
+  'endsWith',
+  'regex',
+  'cidr',
+  'exists',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+] as const;
+
+function compileNode(node: ConditionNode, where: string): (record: Record<string, unknown>) => boolean {
+  if (node.all) {
+    const parts = node.all.map((n, i) => compileNode(n, `${where}.all.${i}`));
+    return (r) => parts.every((p) => p(r));
+  }
+  if (node.any) {
+    const parts = node.any.map((n, i) => compileNode(n, `${where}.any.${i}`));
+    return (r) => parts.some((p) => p(r));
+  }
+  if (node.not) {
+    const inner = compileNode(node.not, `${where}.not`);
+    return (r) => !inner(r);
+  }
+  if (!node.field) throw new Error(`${where}: needs all, any, not or field`);
+  const operators = TEST_OPERATORS.filter((op) => node[op] !== undefined);
+  if (operators.length !== 1)
+    throw new Error(`${where}: a field test needs exactly one operator (${TEST_OPERATORS.join(', ')})`);
+  const [op] = operators;
+  const fold = (text: string) => (node.ignoreCase ? text.toLowerCase() : text);
+  const field = node.field;
+  if (op === 'exists') {
+    const wanted = node.exists!;
+    return (r) => valuesAt(r, field).length > 0 === wanted;
+  }
+  let test: (value: unknown) => boolean;
+  switch (op) {
+    case 'equals':
+      test = (v) => fold(String(v)) === fold(String(node.equals));
+      break;
+    case 'in': {
+      const options = new Set(node.in!.map((o) => fold(String(o))));
+      test = (v) => options.has(fold(String(v)));
+      break;
+    }
+    case 'contains':
+      test = (v) => fold(text(v)).includes(fold(node.contains!));
+      break;
+    case 'startsWith':
+      test = (v) => fold(String(v)).startsWith(fold(node.startsWith!));
+      break;
+    case 'endsWith':
+      test = (v) => fold(String(v)).endsWith(fold(node.endsWith!));
+      break;
+    case 'regex': {
+      let pattern: RegExp;
+      try {
+        pattern = new RegExp(node.regex!, node.ignoreCase ? 'i' : '');
+      } catch (error) {
+        throw new Error(`${where}.regex: invalid regular expression (${(error as Error).message})`, {
+          cause: error,
+        });
+      }
+      test = (v) => pattern.test(text(v));
+      break;
+    }
+    case 'cidr': {
+      const blocks = new BlockList();
+      for (const range of node.cidr!) {
+        const [address, bits] = range.split('/');
+        const family = isIP(address);
+        if (!family || bits === undefined || Number.isNaN(Number(bits))) {
+          throw new Error(`${where}.cidr: ${range} is not a CIDR range`);
+        }
+        blocks.addSubnet(address, Number(bits), family === 6 ? 'ipv6' : 'ipv4');
+      }
+      test = (v) => {
+        const address = String(v);
+        const family = isIP(address);
+        return family !== 0 && blocks.check(address, family === 6 ? 'ipv6' : 'ipv4');
+      };
+      break;
+    }
+    default: {
+      const bound = node[op] as number;
+      const compare = {
+        gt: (a: number) => a > bound,
+        gte: (a: number) => a >= bound,
+        lt: (a: number) => a < bound,
+        lte: (a: number) => a <= bound,
+      }[op];
+      test = (v) => {
+        const n = typeof v === 'number' ? v : Number(v);
+        return v !== '' && v !== null && Number.isFinite(n) && compare(n);
+      };
+    }
+  }
+  const every = node.values === 'all';
+  return (r) => {
+    const values = valuesAt(r, field);
+    if (values.length === 0) return false;
+    return every ? values.every(test) : values.some(test);
+  };
+}
+
+/** Objects are tested as their JSON text (policies recorded as objects or as strings alike). */
+const text = (value: unknown) => (typeof value === 'object' ? JSON.stringify(value) : String(value));
+
+let validator: ReturnType<Ajv['compile']> | undefined;
+function schemaValidator() {
+  validator ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(detectionSchema);
+  return validator;
+}
+
+function schemaProblem(file: string, spec: unknown, error: ErrorObject): RuleProblem {
+  const id = (spec as { id?: unknown })?.id;
+  return {
+    file,
+    rule: typeof id === 'string' ? id : undefined,
+    field: error.instancePath.slice(1).replaceAll('/', '.') || '(rule)',
+    message:
+      error.keyword === 'additionalProperties'
+        ? `unknown property "${(error.params as { additionalProperty: string }).additionalProperty}"`
+        : (error.message ?? error.keyword),
+  };
+}
+
+/** Validates and compiles detection rule files; throws RuleLoadError listing every problem. */
+export function compileDetectionSources(sources: { file: string; text: string }[]): DetectionRule[] {
+  const problems: RuleProblem[] = [];
+  const rules: DetectionRule[] = [];
+  const seen = new Map<string, string>();
+  for (const { file, text: source } of sources) {
+    const document = parseDocument(source);
+    if (document.errors.length > 0) {
+      problems.push({ file, message: `YAML: ${document.errors[0].message.split('\n')[0]}` });
+      continue;
+    }
+    const spec = document.toJS() as DetectionSpec;
+    const validate = schemaValidator();
+    if (!validate(spec)) {
+      problems.push(...(validate.errors ?? []).map((error) => schemaProblem(file, spec, error)));
+      continue;
+    }
+    if (seen.has(spec.id))
+      problems.push({
+        file,
+        rule: spec.id,
+        field: 'id',
+        message: `duplicate id (also in ${seen.get(spec.id)})`,
+      });
+    seen.set(spec.id, file);
+    try {
+      rules.push({ spec, file, test: compileNode(spec.match, 'match') });
+    } catch (error) {
+      problems.push({ file, rule: spec.id, field: 'match', message: (error as Error).message });
+    }
+  }
+  if (problems.length > 0) throw new RuleLoadError(problems);
+  return rules;
+}
+
+export function loadDetections(dir: string = DEFAULT_DETECTIONS_DIR): DetectionRule[] {
+  const sources = readdirSync(dir)
+    .filter((name) => /\.ya?ml$/.test(name))
+    .sort()
+    .map((name) => ({ file: join(dir, name), text: readFileSync(join(dir, name), 'utf8') }));
+  return compileDetectionSources(sources);
+}
+
+function extractValues(rule: DetectionRule, events: TrailEvent[]): AdditionalData {
+  const data: AdditionalData = {};
+  for (const [key, extraction] of Object.entries(rule.spec.extract ?? {})) {
+    const fields = Array.isArray(extraction.field) ? extraction.field : [extraction.field];
+    const values = [...new Set(events.flatMap((e) => fields.flatMap((f) => stringValuesAt(e.record, f))))];
+    data[key] =
+      extraction.as === 'list' ? values : extraction.as === 'count' ? values.length : (values[0] ?? null);
+  }
+  return data;
+}
+
+function hitOf(rule: DetectionRule, events: TrailEvent[]): DetectionHit {
+  const first = events[0];
+  const record = first.record;
+  const additionalData = extractValues(rule, events);
+  const values: AdditionalData = {
+    principal: principalOf(record) ?? record.userIdentity?.userName ?? null,
+    sourceIp: record.sourceIPAddress ?? null,
+    account: record.recipientAccountId ?? record.userIdentity?.accountId ?? null,
+    region: record.awsRegion ?? null,
+    eventName: record.eventName ?? null,
+    count: events.length,
+    ...additionalData,
+  };
+  const ids = events.map((e) => e.id);
+  return {
+    id: `det-${createHash('sha256')
+      .update(`${rule.spec.id}\n${ids.join(',')}`)
+      .digest('hex')
+      .slice(0, 24)}`,
+    ruleId: rule.spec.id,
+    title: rule.spec.title,
+    risk: rule.spec.severity,
+    attack: rule.spec.attack,
+    eventIds: ids,
+    eventTime: new Date(first.time).toISOString().replace('.000Z', 'Z'),
+    eventRef: first.ref,
+    accountId: (values.account as string | null) ?? null,
+    region: record.awsRegion ?? null,
+    principalArn: principalOf(record),
+    sourceIp: record.sourceIPAddress ?? null,
+    summary: fillTemplate(rule.spec.summary, values),
+    additionalData,
+  };
+}
+
+/**
+ * Evaluates every rule on every event. Rules with a threshold fire once per group each time
+ * `count` matching events fall within `within` seconds (the window then starts afresh).
+ */
+export function detect(input: readonly TrailEvent[], rules: readonly DetectionRule[]): DetectionHit[] {
+  const events = [...input].sort(compareEvents);
+  const hits: DetectionHit[] = [];
+  for (const rule of rules) {
+    const matching = events.filter((e) => rule.test(e.record as Record<string, unknown>));
+    const threshold = rule.spec.threshold;
+    if (!threshold) {
+      for (const event of matching) hits.push(hitOf(rule, [event]));
+      continue;
+    }
+    const groups = new Map<string, TrailEvent[]>();
+    for (const event of matching) {
+      const key = JSON.stringify((threshold.groupBy ?? []).map((f) => stringValuesAt(event.record, f)));
+      const window = (groups.get(key) ?? []).filter((e) => event.time - e.time < threshold.within * 1000);
+      window.push(event);
+      if (window.length >= threshold.count) {
+        hits.push(hitOf(rule, window));
+        groups.set(key, []);
+      } else {
+        groups.set(key, window);
+      }
+    }
+  }
+  return hits.sort((a, b) => a.eventTime.localeCompare(b.eventTime) || a.id.localeCompare(b.id));
+}
