@@ -7,6 +7,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { SQSEvent } from 'aws-lambda';
+import { type DetectionRule, loadDetections } from '../engine/detect.ts';
 import { enrich } from '../engine/enrich.ts';
 import { RuleIndex } from '../engine/map.ts';
 import { readInputs } from '../engine/read.ts';
@@ -22,6 +23,8 @@ import { MemorySessionLog } from '../lambdas/session-log.ts';
 
 export interface SimulationOptions {
   rules: readonly SignalRule[];
+  /** Detection rules ingest evaluates. @default the bundled rules/detections */
+  detections?: readonly DetectionRule[];
   seed?: number;
   settleDelaySeconds?: number;
   /** Share of notifications delivered a second time, later. */
@@ -161,7 +164,14 @@ export async function simulate(folder: string, options: SimulationOptions): Prom
       enrichedBucket: ENRICHED_BUCKET,
       enrichedPrefix: PREFIX,
     };
-    const ingest = createIngestHandler({ s3: aws.s3, buffer, config, logger, now: () => clock });
+    const ingest = createIngestHandler({
+      s3: aws.s3,
+      buffer,
+      config,
+      logger,
+      now: () => clock,
+      detections: options.detections ?? loadDetections(),
+    });
     const index = new RuleIndex(options.rules);
     let next = 0;
     let flushRuns = 0;

@@ -6,11 +6,16 @@
  * the object can never be read (its reason is logged with the key). Transient failures (S3,
  * DynamoDB) throw, and the message is retried, then dead-lettered.
  */
+import { createHash } from 'node:crypto';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { bufferPartitionOf } from '../engine/route.ts';
-import type { CloudTrailRecord } from '../engine/types.ts';
+import { datasetObjects } from '../engine/dataset.ts';
+import { type DetectionHit, type DetectionRule, detect } from '../engine/detect.ts';
+import { toTrailEvent } from '../engine/read.ts';
+import { detectionRow } from '../engine/tables.ts';
+import type { CloudTrailRecord, TrailEvent } from '../engine/types.ts';
 import { type ChunkItem, chunkItems, type SessionBuffer } from './buffer.ts';
 import { WriteCoalescer } from './coalesce.ts';
 import type { PipelineConfig } from './config.ts';
@@ -31,9 +36,14 @@ export const SQS_BATCHING_WINDOW_SECONDS = 60;
 export interface IngestDependencies {
   s3: S3Client;
   buffer: SessionBuffer;
-  config: Pick<PipelineConfig, 'maxObjectBytes' | 'settleDelayMs' | 'bufferTtlMs'>;
+  config: Pick<PipelineConfig, 'maxObjectBytes' | 'settleDelayMs' | 'bufferTtlMs'> &
+    Partial<Pick<PipelineConfig, 'enrichedBucket' | 'enrichedPrefix'>>;
   logger: PipelineLogger;
   now: () => number;
+  /** Detection rules evaluated on every record at once (no buffering); none when omitted. */
+  detections?: readonly DetectionRule[];
+  /** Told about every object's detection hits once its message succeeded (metrics). */
+  onDetections?: (hits: DetectionHit[]) => void;
 }
 
 export interface ObjectRef {
@@ -50,6 +60,7 @@ export interface IngestOutcome {
   buffered: number;
   refusedRecords: number;
   chunks: number;
+  detections: DetectionHit[];
 }
 
 /** The objects an SQS message announces (S3 event notification; test events announce none). */
@@ -88,6 +99,7 @@ export async function readObjectChunks(
     buffered: 0,
     refusedRecords: 0,
     chunks: 0,
+    detections: [],
   };
   const skip = objectSkipReason(ref.key, ref.size);
   if (skip) {
@@ -103,6 +115,7 @@ export async function readObjectChunks(
     return { outcome: { ...outcome, status: 'rejected', reason: error.message }, chunks: [] };
   }
   const byPartition = new Map<string, CloudTrailRecord[]>();
+  const events: TrailEvent[] = [];
   items.forEach((item, index) => {
     const problem = recordProblem(item);
     if (problem) {
@@ -111,6 +124,7 @@ export async function readObjectChunks(
       return;
     }
     const record = item as CloudTrailRecord;
+    events.push(toTrailEvent(record, ref.key, index));
     const partition = bufferPartitionOf(record);
     if (partition) byPartition.set(partition, [...(byPartition.get(partition) ?? []), record]);
   });
@@ -122,9 +136,11 @@ export async function readObjectChunks(
   const chunks = [...byPartition.entries()].flatMap(([partition, records]) =>
     chunkItems(partition, ref.key, records, timing),
   );
+  const detections = await writeDetections(ref, events, deps);
   return {
     outcome: {
       ...outcome,
+      detections,
       status: 'buffered',
       records: items.length,
       buffered: chunks.reduce((n, c) => n + c.count, 0),
@@ -132,6 +148,39 @@ export async function readObjectChunks(
     },
     chunks,
   };
+}
+
+/**
+ * Evaluates the detections on an object's records (console or not) and writes their rows to
+ * `detections/dt=…/<sha256(object key)>.jsonl.gz`, so a redelivered object overwrites its own rows.
+ * Thresholds count within the object (one object holds about five minutes of one account × region).
+ */
+async function writeDetections(
+  ref: ObjectRef,
+  events: TrailEvent[],
+  deps: IngestDependencies,
+): Promise<DetectionHit[]> {
+  if (!deps.detections || deps.detections.length === 0) return [];
+  const hits = detect(events, deps.detections);
+  if (hits.length === 0 || !deps.config.enrichedBucket) return hits;
+  const part = createHash('sha256').update(ref.key).digest('hex').slice(0, 32);
+  const rows = {
+    signals: [],
+    sessions: [],
+    event_signals: [],
+    detections: hits.map((hit) => detectionRow(hit, null)),
+  };
+  for (const object of datasetObjects(rows, part)) {
+    await deps.s3.send(
+      new PutObjectCommand({
+        Bucket: deps.config.enrichedBucket,
+        Key: `${deps.config.enrichedPrefix ?? ''}${object.key}`,
+        Body: object.body,
+        ContentType: 'application/gzip',
+      }),
+    );
+  }
+  return hits;
 }
 
 export function createIngestHandler(deps: IngestDependencies) {
@@ -156,8 +205,13 @@ export function createIngestHandler(deps: IngestDependencies) {
         for (const ref of objects) read.push(await readObjectChunks(ref, deps));
         submitted = true;
         await coalescer.submit(read.flatMap((r) => r.chunks));
-        for (const { outcome } of read)
-          if (outcome.status === 'buffered') deps.logger.info('object buffered', { ...outcome });
+        for (const { outcome } of read) {
+          if (outcome.status !== 'buffered') continue;
+          const { detections, ...counts } = outcome;
+          deps.logger.info('object buffered', { ...counts, detections: detections.length });
+          for (const hit of detections) deps.logger.warn('detection', { ...hit });
+          if (detections.length > 0) deps.onDetections?.(detections);
+        }
         return read.map((r) => r.outcome);
       } finally {
         if (!submitted) coalescer.done();

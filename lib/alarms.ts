@@ -1,5 +1,5 @@
 /**
- * Alarms: risky signals (from flush's embedded metrics) and operations (dead
+ * Alarms: risky signals (flush's embedded metrics) and detections (ingest's), and operations (dead
  * letters, Lambda errors and throttles, flush lag) notify one encrypted SNS topic.
  */
 import { Aws, Duration } from 'aws-cdk-lib';
@@ -16,6 +16,7 @@ import { Construct } from 'constructs';
 /** Namespace and service dimension of the metrics flush publishes (Powertools Metrics). */
 export const METRICS_NAMESPACE = 'Trailmap';
 export const FLUSH_SERVICE = 'trailmap-flush';
+export const INGEST_SERVICE = 'trailmap-ingest';
 
 export interface AlarmsProps {
   /** Email address subscribed to the alarm topic. @default no subscription */
@@ -80,6 +81,29 @@ export class Alarms extends Construct {
         `A ${risk}-risk console action was mapped`,
       );
     }
+    const detections = (severity: string) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: 'Detections',
+        dimensionsMap: { service: INGEST_SERVICE, Severity: severity },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      });
+    for (const severity of ['high', 'critical']) {
+      alarm(
+        `Detections-${severity}`,
+        detections(severity),
+        1,
+        `A ${severity}-severity detection rule matched`,
+      );
+    }
+    // Medium detections alarm by rate: a burst of them in an hour, not every single one.
+    alarm(
+      'Detections-medium-rate',
+      detections('medium').with({ period: Duration.hours(1) }),
+      10,
+      'Ten or more medium-severity detections within an hour',
+    );
     alarm(
       'FlushLag',
       flushMetric('FlushLag', {}, 'Maximum'),

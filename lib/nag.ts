@@ -31,6 +31,11 @@ export function acknowledgeNagFindings(stack: TrailmapStack): void {
     'CloudTrail names log objects at delivery; ingest may read only objects under the trail prefix (s3:GetObject only).',
   );
   acknowledgeWildcard(
+    pipeline.ingest.role,
+    `${arnToken(store.bucket)}/${store.prefix}detections/*`,
+    'Detection rows are keyed by the trail object they came from; ingest may only put objects under enriched/detections/.',
+  );
+  acknowledgeWildcard(
     pipeline.flush.role,
     `${arnToken(store.bucket)}/${store.prefix}*`,
     'Output keys derive from session ids at run time; flush may write and delete only under the enriched prefix.',

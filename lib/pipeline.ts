@@ -66,9 +66,17 @@ export class Pipeline extends Construct {
       timeout: props.ingestTimeout,
       memorySize: 3008,
       reservedConcurrentExecutions: props.ingestConcurrency ?? 20,
-      environment,
+      environment: { ...environment, DETECTIONS_DIR: '/var/task/rules/detections' },
       logRetention,
+      afterBundling: (inputDir, outputDir) => [`cp -r "${inputDir}/rules" "${outputDir}/rules"`],
     });
+    // Detection hits are written at once, as rows of the `detections` table.
+    this.ingest.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [props.enrichedBucket.arnForObjects(`${props.enrichedPrefix}detections/*`)],
+      }),
+    );
     this.ingest.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject'],

@@ -554,7 +554,7 @@ describe.each(['default', 'orgTrail'] as const)('TrailmapStack (%s)', (name) => 
   });
 
   describe('least privilege', () => {
-    it('ingest may read trail log objects, write the buffer, consume the queue and log, nothing else', () => {
+    it('ingest may read trail log objects, write the buffer and detection rows, consume the queue and log, nothing else', () => {
       const { stack, id } = v();
       const logs = `\${${id(stack.pipeline.ingest.logGroup)}.Arn}`;
       const queue = `\${${id(stack.source.queue)}.Arn}`;
@@ -562,6 +562,7 @@ describe.each(['default', 'orgTrail'] as const)('TrailmapStack (%s)', (name) => 
         sortedKeys({
           ...allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [logs, `${logs}:log-stream:*`]),
           's3:GetObject': [expected(name).trailObjects],
+          's3:PutObject': [`\${${id(stack.store.bucket)}.Arn}/enriched/detections/*`],
           'dynamodb:BatchWriteItem': [`\${${id(stack.buffer.table)}.Arn}`],
           // Added by the SQS event source (the Lambda poller uses the function's role).
           ...allow(
@@ -910,16 +911,15 @@ describe('TrailmapStack variants', () => {
   });
 });
 
-describe('flush metrics (contract with the alarms)', () => {
+describe('flush and ingest metrics (contract with the alarms)', () => {
   afterEach(() => {
     vi.unstubAllEnvs();
     vi.restoreAllMocks();
   });
 
-  // KNOWN DEFECT (lib/alarms.ts): the `Detections` alarm watches Trailmap/Detections {service},
-  // which flush never publishes (nothing under lambdas/ produces detections yet), so it can never
-  // fire. The other flush alarms match what publishMetrics emits, dimensions included.
-  it('every alarm on a Trailmap metric watches one flush publishes, with the same dimensions and unit', async () => {
+  // Flush publishes the signal metrics and ingest the detection metrics: every alarm on a Trailmap
+  // metric must watch one of them, dimensions included.
+  it('every alarm on a Trailmap metric watches one flush or ingest publishes, with the same dimensions and unit', async () => {
     // Dev mode sends EMF to the global console (and would disable metrics unless told not to).
     vi.stubEnv('POWERTOOLS_DEV', 'true');
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
@@ -939,6 +939,12 @@ describe('flush metrics (contract with the alarms)', () => {
       unmappedEvents: 1,
       maxLagMs: 1000,
     });
+    const { publishDetectionMetrics } = await import('../../lambdas/ingest-handler.ts');
+    publishDetectionMetrics(
+      (['medium', 'high', 'critical'] as const).map(
+        (risk) => ({ risk }) as Parameters<typeof publishDetectionMetrics>[0][number],
+      ),
+    );
     interface Emf {
       _aws: {
         CloudWatchMetrics: {
@@ -955,7 +961,7 @@ describe('flush metrics (contract with the alarms)', () => {
         emf._aws.CloudWatchMetrics.flatMap((m) =>
           m.Metrics.flatMap((metric) =>
             m.Dimensions.map((set) => ({
-              key: `${m.Namespace}/${metric.Name} ${JSON.stringify(Object.fromEntries(set.sort().map((d) => [d, emf[d]])))}`,
+              key: `${m.Namespace}/${metric.Name} ${JSON.stringify(Object.fromEntries([...set].sort((x, y) => x.localeCompare(y)).map((d) => [d, emf[d]])))}`,
               unit: metric.Unit,
             })),
           ),
