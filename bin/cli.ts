@@ -62,17 +62,96 @@ function progress(enabled: boolean): ((done: number, total: number) => void) | u
   };
 }
 
+/** The filters and live source `enrich` and `detect` share. */
+function withSelection(command: Command): Command {
+  return command
+    .option(
+      '--action <glob...>',
+      "keep events whose service:EventName matches (IAM-style globs, e.g. 's3:Get*' 'iam:*')",
+    )
+    .option(
+      '--match <expression...>',
+      'keep events matching a JSONPath test, e.g. \'$.userIdentity.userName == "alice"\' (ANDed)',
+    )
+    .option('--from <time>', 'keep events at or after this ISO-8601 time')
+    .option('--to <time>', 'keep events before this ISO-8601 time')
+    .option('--last <duration>', 'keep events of the last 3h / 45m / 2d')
+    .option(
+      '--lookup-events <KEY=VALUE>',
+      'also read from the CloudTrail LookupEvents API (e.g. AccessKeyId=ASIA…)',
+    )
+    .option('--region <region>', 'AWS region for --lookup-events (default from the environment)');
+}
+
+interface SelectionOptions {
+  action?: string[];
+  match?: string[];
+  from?: string;
+  to?: string;
+  last?: string;
+  lookupEvents?: string;
+  region?: string;
+  maxInputBytes: number;
+}
+
+/** Reads the inputs (and LookupEvents), then keeps the events the filters select. */
+async function readSelected(inputs: string[], options: SelectionOptions) {
+  const { buildEventFilter, FilterError, timeBounds } = await import('../engine/filter.ts');
+  let filter: (event: import('../engine/types.ts').TrailEvent) => boolean;
+  try {
+    filter = buildEventFilter({
+      actions: options.action,
+      match: options.match,
+      from: options.from,
+      to: options.to,
+      last: options.last,
+    });
+  } catch (error) {
+    if (error instanceof FilterError) {
+      process.stderr.write(`trailmap: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  if (inputs.length === 0 && !options.lookupEvents) {
+    throw new InvalidArgumentError('give inputs, or --lookup-events KEY=VALUE');
+  }
+  const read = await readInputs(inputs, {
+    maxInputBytes: options.maxInputBytes,
+    onProgress: progress(process.stderr.isTTY === true && inputs.length > 0),
+  });
+  if (options.lookupEvents) {
+    const { CloudTrailClient } = await import('@aws-sdk/client-cloudtrail');
+    const { parseLookupAttribute, readLookupEvents } = await import('./lookup-events.ts');
+    const bounds = timeBounds({ from: options.from, to: options.to, last: options.last });
+    const live = await readLookupEvents(
+      new CloudTrailClient({ maxAttempts: 1, ...(options.region ? { region: options.region } : {}) }),
+      {
+        attributes: [parseLookupAttribute(options.lookupEvents)],
+        startTime: bounds.from !== undefined ? new Date(bounds.from) : undefined,
+        endTime: bounds.to !== undefined ? new Date(bounds.to) : undefined,
+      },
+    );
+    read.events.push(...live.events);
+    read.problems.push(...live.problems);
+    read.sources.push('lookup-events');
+  }
+  return { ...read, events: read.events.filter(filter) };
+}
+
 const program = new Command()
   .name('trailmap')
   .description('Maps AWS CloudTrail console noise to the actions people took.')
   .showHelpAfterError();
 
-program
-  .command('enrich')
-  .description(
-    'Map CloudTrail events (files, folders, .gz, NDJSON, lookup-events output, - for stdin) to console actions',
-  )
-  .argument('<inputs...>', 'files or folders to read; - reads stdin')
+withSelection(
+  program
+    .command('enrich')
+    .description(
+      'Map CloudTrail events (files, folders, .gz, NDJSON, lookup-events output, - for stdin) to console actions',
+    )
+    .argument('[inputs...]', 'files or folders to read; - reads stdin'),
+)
   .addOption(new Option('-f, --format <format>', 'output format').choices(FORMATS).default('timeline'))
   .option(
     '-o, --out <dir>',
@@ -95,10 +174,7 @@ program
   .action(async (inputs: string[], options) => {
     const format = options.format as Format;
     const rules = loadRulesOrExit(options.rules);
-    const read = await readInputs(inputs, {
-      maxInputBytes: options.maxInputBytes,
-      onProgress: progress(process.stderr.isTTY === true && inputs.length > 0),
-    });
+    const read = await readSelected(inputs, options);
     read.problems.forEach(reportProblem);
     const result = enrich(read.events, rules);
     if (format === 'timeline') {
@@ -134,10 +210,12 @@ program
     if (read.problems.length > 0) process.exitCode = EXIT_PARTIAL;
   });
 
-program
-  .command('detect')
-  .description('Detections on every event (console or not), and console actions of risk medium or above')
-  .argument('<inputs...>', 'files or folders to read; - reads stdin')
+withSelection(
+  program
+    .command('detect')
+    .description('Detections on every event (console or not), and console actions of risk medium or above')
+    .argument('[inputs...]', 'files or folders to read; - reads stdin'),
+)
   .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
   .option('--rules <dir>', 'signal rules folder', DEFAULT_RULES_DIR)
   .option('--detections <dir>', 'detection rules folder', DEFAULT_DETECTIONS_DIR)
@@ -150,7 +228,7 @@ program
   .action(async (inputs: string[], options) => {
     const detections = loadDetectionsOrExit(options.detections);
     const rules = loadRulesOrExit(options.rules);
-    const read = await readInputs(inputs, { maxInputBytes: options.maxInputBytes });
+    const read = await readSelected(inputs, options);
     read.problems.forEach(reportProblem);
     const alerts = {
       detections: detect(read.events, detections),
@@ -296,4 +374,13 @@ rulesCommand
     process.stdout.write(ruleStats(loadRulesOrExit(dir)));
   });
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Usage mistakes found inside a command: one clear line, not a stack trace.
+  if (error instanceof InvalidArgumentError) {
+    process.stderr.write(`trailmap: ${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}
