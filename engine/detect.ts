@@ -63,6 +63,8 @@ export interface DetectionSpec {
   falsePositives?: string[];
   match: ConditionNode;
   threshold?: { count: number; within: number; groupBy?: string[] };
+  /** Fire only when `value` was never seen before for `key` (and the key has history). */
+  firstSeen?: { key: string[]; value: string };
   summary: string;
   extract?: Record<string, { field: string | string[]; as?: 'first' | 'list' | 'count' }>;
   tests: DetectionTest[];
@@ -266,21 +268,28 @@ export function loadDetections(dir: string = DEFAULT_DETECTIONS_DIR): DetectionR
   return compileDetectionSources(sources);
 }
 
-function extractValues(rule: DetectionRule, events: TrailEvent[]): AdditionalData {
+function extractValues(
+  rule: DetectionRule,
+  events: TrailEvent[],
+  view?: Record<string, unknown>,
+): AdditionalData {
   const data: AdditionalData = {};
   for (const [key, extraction] of Object.entries(rule.spec.extract ?? {})) {
     const fields = Array.isArray(extraction.field) ? extraction.field : [extraction.field];
-    const values = [...new Set(events.flatMap((e) => fields.flatMap((f) => stringValuesAt(e.record, f))))];
+    const sources = view && events.length === 1 ? [view] : events.map((e) => e.record);
+    const values = [
+      ...new Set(sources.flatMap((source) => fields.flatMap((f) => stringValuesAt(source, f)))),
+    ];
     data[key] =
       extraction.as === 'list' ? values : extraction.as === 'count' ? values.length : (values[0] ?? null);
   }
   return data;
 }
 
-function hitOf(rule: DetectionRule, events: TrailEvent[]): DetectionHit {
+function hitOf(rule: DetectionRule, events: TrailEvent[], view?: Record<string, unknown>): DetectionHit {
   const first = events[0];
   const record = first.record;
-  const additionalData = extractValues(rule, events);
+  const additionalData = extractValues(rule, events, view);
   const values: AdditionalData = {
     principal: principalOf(record) ?? record.userIdentity?.userName ?? null,
     sourceIp: record.sourceIPAddress ?? null,
@@ -312,15 +321,54 @@ function hitOf(rule: DetectionRule, events: TrailEvent[]): DetectionHit {
   };
 }
 
+/** Where a source address is: kind, country, network owner (from the offline GeoIP database). */
+export type SourceLookup = (address: string | undefined) => {
+  kind: string;
+  country: string | null;
+  asn: number | null;
+  asOrg: string | null;
+};
+
+/** Values seen per key for `firstSeen` rules; kept across calls (the buffer table in AWS, memory locally). */
+export type FirstSeenState = Map<string, Set<string>>;
+
+/** The record as rules see it: its fields, plus `$source` (country, asn, asOrg, kind) when a lookup is given. */
+function ruleView(event: TrailEvent, lookup?: SourceLookup): Record<string, unknown> {
+  const record = event.record as Record<string, unknown>;
+  return lookup ? { ...record, $source: lookup(event.record.sourceIPAddress) } : record;
+}
+
 /**
  * Evaluates every rule on every event. Rules with a threshold fire once per group each time
- * `count` matching events fall within `within` seconds (the window then starts afresh).
+ * `count` matching events fall within `within` seconds (the window then starts afresh); rules
+ * with `firstSeen` fire when a key (e.g. the principal) shows a value (e.g. a country) it never
+ * showed before, once it has history.
  */
-export function detect(input: readonly TrailEvent[], rules: readonly DetectionRule[]): DetectionHit[] {
+export function detect(
+  input: readonly TrailEvent[],
+  rules: readonly DetectionRule[],
+  options: { lookup?: SourceLookup; seen?: FirstSeenState } = {},
+): DetectionHit[] {
   const events = [...input].sort(compareEvents);
+  const views = new Map(events.map((e) => [e, ruleView(e, options.lookup)]));
+  const seen = options.seen ?? new Map<string, Set<string>>();
   const hits: DetectionHit[] = [];
   for (const rule of rules) {
-    const matching = events.filter((e) => rule.test(e.record as Record<string, unknown>));
+    const matching = events.filter((e) => rule.test(views.get(e)!));
+    const firstSeen = rule.spec.firstSeen;
+    if (firstSeen) {
+      for (const event of matching) {
+        const view = views.get(event)!;
+        const key = `${rule.spec.id}\n${JSON.stringify(firstSeen.key.map((f) => stringValuesAt(view, f)))}`;
+        const value = stringValuesAt(view, firstSeen.value)[0];
+        if (value === undefined) continue;
+        const known = seen.get(key) ?? new Set<string>();
+        if (known.size > 0 && !known.has(value)) hits.push(hitOf(rule, [event], view));
+        known.add(value);
+        seen.set(key, known);
+      }
+      continue;
+    }
     const threshold = rule.spec.threshold;
     if (!threshold) {
       for (const event of matching) hits.push(hitOf(rule, [event]));
