@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simulate, type SimulationReport } from '../../bin/simulate.ts';
 import { type Enrichment, enrich } from '../../engine/enrich.ts';
 import { RuleIndex } from '../../engine/map.ts';
+import { detect, loadDetections } from '../../engine/detect.ts';
 import { readInputs } from '../../engine/read.ts';
 import { loadRules } from '../../engine/rules/load.ts';
 import type { SignalRule } from '../../engine/rules/model.ts';
@@ -41,7 +42,7 @@ async function folderRows(dir: string, files: string[]): Promise<Rows> {
   const rows: Rows = { signals: [], sessions: [], event_signals: [] };
   for (const file of files) {
     const table = file.split('/')[0] as keyof Rows;
-    rows[table].push(...jsonLines(await readFile(join(dir, file))));
+    if (table in rows) rows[table].push(...jsonLines(await readFile(join(dir, file))));
   }
   return canonical(rows);
 }
@@ -70,7 +71,7 @@ describe('simulate', () => {
       const signals = offline.sessions.flatMap((s) => s.signals);
       expect(report.signalsWritten).toBe(signals.length);
 
-      // The downloaded folder: the three tables, partitioned by day, one object per session and day.
+      // The downloaded folder: the session tables, partitioned by day, one object per session and day.
       const files = await filesUnder(outDir);
       expect(files).toEqual(report.enrichedObjects.map((key) => key.replace(/^enriched\//, '')).sort());
       for (const table of ['signals', 'sessions', 'event_signals']) {
@@ -83,6 +84,13 @@ describe('simulate', () => {
       for (const day of days) expect(files.some((f) => f.startsWith(`signals/dt=${day}/`))).toBe(true);
       const records = (await readInputs([EXAMPLE_TRAIL])).events.map((e) => e.record);
       expect(await folderRows(outDir, files)).toEqual(offlineRows(records, new RuleIndex(rules)));
+      // Detections are written by ingest, one object per trail object: the same hits as `trailmap detect`.
+      const detectionRows = [];
+      for (const file of files.filter((f) => f.startsWith('detections/'))) {
+        detectionRows.push(...jsonLines(await readFile(join(outDir, file))));
+      }
+      const hits = detect((await readInputs([EXAMPLE_TRAIL])).events, loadDetections());
+      expect(detectionRows.map((r) => r.id).sort()).toEqual(hits.map((h) => h.id).sort());
     },
   );
 
