@@ -62,6 +62,14 @@ function progress(enabled: boolean): ((done: number, total: number) => void) | u
   };
 }
 
+/** The offline GeoIP lookup (about 2 s to load), unless --no-geoip. */
+async function addressLookup(enabled: boolean) {
+  if (!enabled) return undefined;
+  const { geoIpDatabase } = await import('../engine/geoip.ts');
+  const db = await geoIpDatabase();
+  return (address: string | undefined) => db.lookup(address ?? '');
+}
+
 /** The filters and live source `enrich` and `detect` share. */
 function withSelection(command: Command): Command {
   return command
@@ -80,7 +88,8 @@ function withSelection(command: Command): Command {
       '--lookup-events <KEY=VALUE>',
       'also read from the CloudTrail LookupEvents API (e.g. AccessKeyId=ASIA…)',
     )
-    .option('--region <region>', 'AWS region for --lookup-events (default from the environment)');
+    .option('--region <region>', 'AWS region for --lookup-events (default from the environment)')
+    .option('--no-geoip', 'do not locate source addresses (country, network) with the offline GeoIP data');
 }
 
 interface SelectionOptions {
@@ -176,7 +185,8 @@ withSelection(
     const rules = loadRulesOrExit(options.rules);
     const read = await readSelected(inputs, options);
     read.problems.forEach(reportProblem);
-    const result = enrich(read.events, rules);
+    const lookup = await addressLookup(options.geoip !== false);
+    const result = enrich(read.events, rules, { lookup });
     if (format === 'timeline') {
       const color = options.color !== false && process.stdout.isTTY === true && !process.env.NO_COLOR;
       process.stdout.write(
@@ -198,7 +208,7 @@ withSelection(
       process.stdout.write(`${JSON.stringify(payload, null, 2)}\n`);
     }
     if (options.out) {
-      const hits = detect(read.events, loadDetectionsOrExit(options.detections));
+      const hits = detect(read.events, loadDetectionsOrExit(options.detections), { lookup });
       const sessionOf = new Map(result.events.map((e) => [e.eventId, e.sessionId]));
       const rows = {
         ...datasetRows(result.sessions, result.events),
@@ -230,9 +240,10 @@ withSelection(
     const rules = loadRulesOrExit(options.rules);
     const read = await readSelected(inputs, options);
     read.problems.forEach(reportProblem);
+    const lookup = await addressLookup(options.geoip !== false);
     const alerts = {
-      detections: detect(read.events, detections),
-      riskySignals: riskySignalsOf(enrich(read.events, rules)),
+      detections: detect(read.events, detections, { lookup }),
+      riskySignals: riskySignalsOf(enrich(read.events, rules, { lookup })),
     };
     process.stdout.write(
       options.format === 'json' ? `${JSON.stringify(alerts, null, 2)}\n` : renderAlerts(alerts),

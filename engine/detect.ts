@@ -90,6 +90,9 @@ export interface DetectionHit {
   region: string | null;
   principalArn: string | null;
   sourceIp: string | null;
+  /** Where the source address is (offline GeoIP), when a lookup was given and it is public. */
+  sourceCountry: string | null;
+  sourceNetwork: string | null;
   summary: string;
   additionalData: AdditionalData;
 }
@@ -290,6 +293,7 @@ function hitOf(rule: DetectionRule, events: TrailEvent[], view?: Record<string, 
   const first = events[0];
   const record = first.record;
   const additionalData = extractValues(rule, events, view);
+  const source = (view?.$source ?? undefined) as ReturnType<SourceLookup> | undefined;
   const values: AdditionalData = {
     principal: principalOf(record) ?? record.userIdentity?.userName ?? null,
     sourceIp: record.sourceIPAddress ?? null,
@@ -316,6 +320,8 @@ function hitOf(rule: DetectionRule, events: TrailEvent[], view?: Record<string, 
     region: record.awsRegion ?? null,
     principalArn: principalOf(record),
     sourceIp: record.sourceIPAddress ?? null,
+    sourceCountry: source?.country ?? null,
+    sourceNetwork: source?.asn ? `AS${source.asn} ${source.asOrg ?? ''}`.trim() : null,
     summary: fillTemplate(rule.spec.summary, values),
     additionalData,
   };
@@ -371,7 +377,7 @@ export function detect(
     }
     const threshold = rule.spec.threshold;
     if (!threshold) {
-      for (const event of matching) hits.push(hitOf(rule, [event]));
+      for (const event of matching) hits.push(hitOf(rule, [event], views.get(event)));
       continue;
     }
     const groups = new Map<string, TrailEvent[]>();
@@ -380,7 +386,7 @@ export function detect(
       const window = (groups.get(key) ?? []).filter((e) => event.time - e.time < threshold.within * 1000);
       window.push(event);
       if (window.length >= threshold.count) {
-        hits.push(hitOf(rule, window));
+        hits.push(hitOf(rule, window, views.get(window[0])));
         groups.set(key, []);
       } else {
         groups.set(key, window);

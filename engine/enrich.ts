@@ -5,7 +5,7 @@ import { summarizeSession } from './session-summary.ts';
 import { sessionize } from './sessionize.ts';
 import { buildSignal } from './signals.ts';
 import { contextOf, type SignalContext } from './tables.ts';
-import type { EventEnrichment, SessionSummary, Signal, TrailEvent } from './types.ts';
+import type { AddressLookup, EventEnrichment, SessionSummary, Signal, TrailEvent } from './types.ts';
 
 export interface EnrichedSession {
   summary: SessionSummary;
@@ -39,7 +39,11 @@ export function dedupe(events: readonly TrailEvent[]): { unique: TrailEvent[]; d
   return { unique, duplicates: events.length - unique.length };
 }
 
-export function enrich(input: readonly TrailEvent[], rules: readonly SignalRule[] | RuleIndex): Enrichment {
+export function enrich(
+  input: readonly TrailEvent[],
+  rules: readonly SignalRule[] | RuleIndex,
+  options: { lookup?: AddressLookup } = {},
+): Enrichment {
   const index = rules instanceof RuleIndex ? rules : new RuleIndex(rules);
   const { unique, duplicates } = dedupe(input);
   const { sessions: groups, other } = sessionize(unique);
@@ -61,7 +65,7 @@ export function enrich(input: readonly TrailEvent[], rules: readonly SignalRule[
     const suppressed = signals
       .filter((s) => s.label.startsWith('Suppress'))
       .reduce((n, s) => n + s.eventCount, 0);
-    const summary = summarizeSession(group, signals, unmapped, suppressed);
+    const summary = summarizeSession(group, signals, unmapped, suppressed, options.lookup);
     const contexts = matches.map((match) => contextOf(match.events[0], summary));
     sessions.push({ summary, signals, contexts, unmapped });
     matches.forEach((match, i) => {

@@ -1,6 +1,6 @@
 /** The readable account of one console session: who, from where, how, what they did, what was risky. */
 import { isSignIn, principalOf, type SessionGroup } from './sessionize.ts';
-import type { Risk, SessionSummary, Signal, TrailEvent } from './types.ts';
+import type { AddressLookup, Risk, SessionSummary, Signal, TrailEvent } from './types.ts';
 import { RISK_LEVELS } from './types.ts';
 import { userAgentFamily } from './useragent.ts';
 
@@ -59,8 +59,10 @@ export function summarizeSession(
   signals: Signal[],
   unmapped: TrailEvent[],
   suppressedEventCount: number,
+  lookup?: AddressLookup,
 ): SessionSummary {
   const { events } = group;
+  const sourceIps = distinct(events.map((e) => e.record.sourceIPAddress).filter(isAddress));
   const withIdentity = events.find(
     (e) => e.record.userIdentity && !e.record.eventName?.startsWith('ConsoleLogin'),
   );
@@ -88,7 +90,8 @@ export function summarizeSession(
       events.find((e) => e.record.recipientAccountId)?.record.recipientAccountId ??
       null,
     accessKeyId: sessionKeyOf(events),
-    sourceIps: distinct(events.map((e) => e.record.sourceIPAddress).filter(isAddress)),
+    sourceIps,
+    sourceLocations: lookup ? sourceIps.map((ip) => ({ ip, ...lookup(ip) })) : [],
     userAgents: agents,
     regions: distinct(events.map((e) => e.record.awsRegion)),
     mfaUsed: mfaOf(events),
@@ -114,7 +117,14 @@ export const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' :
 
 function describe(s: SessionSummary): string {
   const who = s.principalArn ?? (s.kind === 'file' ? 'an unidentified principal' : 'an unknown principal');
-  const from = s.sourceIps.length > 0 ? ` from ${s.sourceIps.join(', ')}` : '';
+  const where = (ip: string) => {
+    const place = s.sourceLocations.find((l) => l.ip === ip);
+    // Private, AWS-internal and service sources are labelled as such, never located.
+    const parts =
+      place && place.kind !== 'public' ? [place.kind] : [place?.country, place?.asOrg].filter(Boolean);
+    return parts.length > 0 ? `${ip} (${parts.join(', ')})` : ip;
+  };
+  const from = s.sourceIps.length > 0 ? ` from ${s.sourceIps.map(where).join(', ')}` : '';
   const mfa = s.mfaUsed === null ? '' : s.mfaUsed ? ' with MFA' : ' without MFA';
   const login = s.loginResult === 'Failure' ? ' (failed sign-in)' : '';
   const minutes = Math.max(1, Math.round((Date.parse(s.endTime) - Date.parse(s.startTime)) / 60_000));

@@ -44,6 +44,16 @@ export const TABLES = {
     { name: 'account_id', type: 'string', description: 'Account' },
     { name: 'access_key_id', type: 'string', description: 'Console session key' },
     { name: 'source_ips', type: 'array<string>', description: 'Caller addresses' },
+    {
+      name: 'source_countries',
+      type: 'array<string>',
+      description: 'Countries of the public caller addresses (offline GeoIP)',
+    },
+    {
+      name: 'source_networks',
+      type: 'array<string>',
+      description: 'Networks of the public caller addresses: "AS<number> <owner>"',
+    },
     { name: 'user_agents', type: 'array<string>', description: 'Browser and tool user agents' },
     { name: 'regions', type: 'array<string>', description: 'Regions called' },
     { name: 'mfa_used', type: 'boolean', description: 'MFA at sign-in (null: unknown)' },
@@ -78,6 +88,12 @@ export const TABLES = {
     { name: 'region', type: 'string', description: 'Region' },
     { name: 'principal_arn', type: 'string', description: 'Who' },
     { name: 'source_ip', type: 'string', description: 'Caller address' },
+    { name: 'source_country', type: 'string', description: 'Country of the caller address (offline GeoIP)' },
+    {
+      name: 'source_network',
+      type: 'string',
+      description: 'Network of the caller address: "AS<number> <owner>"',
+    },
     { name: 'session_id', type: 'string', description: 'Console session, when the event is in one' },
     { name: 'summary', type: 'string', description: 'Readable description' },
   ],
@@ -138,6 +154,12 @@ export function sessionRow(s: SessionSummary): RowOf<'sessions'> {
     account_id: s.accountId,
     access_key_id: s.accessKeyId,
     source_ips: s.sourceIps,
+    source_countries: [...new Set(s.sourceLocations.map((l) => l.country).filter((c): c is string => !!c))],
+    source_networks: [
+      ...new Set(
+        s.sourceLocations.filter((l) => l.asn !== null).map((l) => `AS${l.asn} ${l.asOrg ?? ''}`.trim()),
+      ),
+    ],
     user_agents: s.userAgents,
     regions: s.regions,
     mfa_used: s.mfaUsed,
@@ -192,6 +214,8 @@ export function detectionRow(hit: DetectionHit, sessionId: string | null): RowOf
     region: hit.region,
     principal_arn: hit.principalArn,
     source_ip: hit.sourceIp,
+    source_country: hit.sourceCountry,
+    source_network: hit.sourceNetwork,
     session_id: sessionId,
     summary: hit.summary,
   };

@@ -89,6 +89,8 @@ export interface SessionSummary {
   accountId: string | null;
   accessKeyId: string | null;
   sourceIps: string[];
+  /** Where the source addresses are (offline GeoIP), when a lookup was available. */
+  sourceLocations: SourceLocation[];
   userAgents: string[];
   regions: string[];
   /** true/false when the trail says, null when it does not. */
@@ -107,6 +109,18 @@ export interface SessionSummary {
   unmappedEventIds: string[];
   summary: string;
 }
+
+/** One source address, classified and (when public) located. */
+export interface SourceLocation {
+  ip: string;
+  kind: string;
+  country: string | null;
+  asn: number | null;
+  asOrg: string | null;
+}
+
+/** Looks up where an address is; the offline GeoIP database implements it (engine/geoip.ts). */
+export type AddressLookup = (address: string) => Omit<SourceLocation, 'ip'>;
 
 /** How one input event was explained. */
 export interface EventEnrichment {
