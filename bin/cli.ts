@@ -28,9 +28,10 @@ function reportProblem(problem: InputProblem): void {
   process.stderr.write(`trailmap: ${printable(where)}: ${printable(problem.reason)}\n`);
 }
 
-function loadRulesOrExit(dir: string) {
+/** Loads rules, or prints every problem (file, rule, field) and exits 1. */
+function orExit<T>(load: () => T): T {
   try {
-    return loadRules(dir);
+    return load();
   } catch (error) {
     if (error instanceof RuleLoadError) {
       for (const problem of error.problems) process.stderr.write(`${formatRuleProblem(problem)}\n`);
@@ -40,17 +41,8 @@ function loadRulesOrExit(dir: string) {
   }
 }
 
-function loadDetectionsOrExit(dir: string) {
-  try {
-    return loadDetections(dir);
-  } catch (error) {
-    if (error instanceof RuleLoadError) {
-      for (const problem of error.problems) process.stderr.write(`${formatRuleProblem(problem)}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
-}
+const loadRulesOrExit = (dir: string) => orExit(() => loadRules(dir));
+const loadDetectionsOrExit = (dir: string) => orExit(() => loadDetections(dir));
 
 function progress(enabled: boolean): ((done: number, total: number) => void) | undefined {
   if (!enabled) return undefined;

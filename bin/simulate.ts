@@ -60,7 +60,7 @@ const FLUSH_EVERY_MS = 5 * 60_000;
 const MAX_ROUNDS = 100_000;
 
 /** Small deterministic PRNG (mulberry32), so a seed replays the same delivery. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -20,7 +20,8 @@ import { type RuleProblem, RuleLoadError } from './rules/load.ts';
 import { stringValuesAt, valuesAt } from './rules/path.ts';
 import { principalOf } from './sessionize.ts';
 import { fillTemplate } from './template.ts';
-import type { AdditionalData, Risk, TrailEvent } from './types.ts';
+import { extract } from './signals.ts';
+import type { AdditionalData, CloudTrailRecord, Risk, TrailEvent } from './types.ts';
 
 export const DEFAULT_DETECTIONS_DIR = fileURLToPath(new URL('../rules/detections', import.meta.url));
 
@@ -271,28 +272,15 @@ export function loadDetections(dir: string = DEFAULT_DETECTIONS_DIR): DetectionR
   return compileDetectionSources(sources);
 }
 
-function extractValues(
-  rule: DetectionRule,
-  events: TrailEvent[],
-  view?: Record<string, unknown>,
-): AdditionalData {
-  const data: AdditionalData = {};
-  for (const [key, extraction] of Object.entries(rule.spec.extract ?? {})) {
-    const fields = Array.isArray(extraction.field) ? extraction.field : [extraction.field];
-    const sources = view && events.length === 1 ? [view] : events.map((e) => e.record);
-    const values = [
-      ...new Set(sources.flatMap((source) => fields.flatMap((f) => stringValuesAt(source, f)))),
-    ];
-    data[key] =
-      extraction.as === 'list' ? values : extraction.as === 'count' ? values.length : (values[0] ?? null);
-  }
-  return data;
-}
-
 function hitOf(rule: DetectionRule, events: TrailEvent[], view?: Record<string, unknown>): DetectionHit {
   const first = events[0];
   const record = first.record;
-  const additionalData = extractValues(rule, events, view);
+  // Extractions read what the rule saw: the first event as its view (with `$source`), the rest as recorded.
+  const seen = events.map((e, i) => (i === 0 && view ? { ...e, record: view as CloudTrailRecord } : e));
+  const additionalData: AdditionalData = {};
+  for (const [key, extraction] of Object.entries(rule.spec.extract ?? {})) {
+    additionalData[key] = extract(seen, extraction);
+  }
   const source = (view?.$source ?? undefined) as ReturnType<SourceLookup> | undefined;
   const values: AdditionalData = {
     principal: principalOf(record) ?? record.userIdentity?.userName ?? null,

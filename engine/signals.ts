@@ -10,7 +10,8 @@ export function signalIdFor(sessionId: string, label: string, correlationId: str
   return `sig-${createHash('sha256').update(`${sessionId}\n${label}\n${correlationId}`).digest('hex').slice(0, 24)}`;
 }
 
-function extract(events: TrailEvent[], extraction: Extraction): AdditionalData[string] {
+/** One `extract` entry's value over some events (first, distinct list or count). */
+export function extract(events: TrailEvent[], extraction: Extraction): AdditionalData[string] {
   const source =
     extraction.event && extraction.event !== '*' ? events.filter((e) => e.ref === extraction.event) : events;
   const fields = Array.isArray(extraction.field) ? extraction.field : [extraction.field];

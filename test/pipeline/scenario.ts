@@ -6,6 +6,7 @@
  * The arbitrary is kept small on purpose (seeds for the bulk randomness, small integers for what
  * matters), so that shrinking a failure takes a few dozen runs and ends on a readable plan.
  */
+import { random } from '../../bin/simulate.ts';
 import fc from 'fast-check';
 import type { CloudTrailRecord } from '../../engine/types.ts';
 
@@ -74,17 +75,8 @@ export interface Plan {
 
 export const MAX_OBJECTS_PER_GROUP = 5;
 
-/** mulberry32, as in bin/simulate.ts: a seed replays the same split. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The simulator's seeded PRNG: a seed replays the same split. */
+const prng = random;
 
 function shuffled<T>(items: T[], rand: () => number): T[] {
   const out = [...items];
