@@ -611,9 +611,12 @@ export class GeoIpDatabase {
 
 let shared: Promise<GeoIpDatabase> | undefined;
 
-/** The process-wide database, loaded on first use. A failed load is not cached, so a later call retries. */
-export async function geoIpDatabase(): Promise<GeoIpDatabase> {
-  shared ??= GeoIpDatabase.load().catch((error: unknown) => {
+/**
+ * The process-wide database, loaded on first use (from `dir` when the CSV files were copied there, as in
+ * the Lambda bundles). A failed load is not cached, so a later call retries.
+ */
+export async function geoIpDatabase(options: { dir?: string } = {}): Promise<GeoIpDatabase> {
+  shared ??= GeoIpDatabase.load(options).catch((error: unknown) => {
     shared = undefined;
     throw error;
   });

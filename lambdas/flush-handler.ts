@@ -5,6 +5,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
+import { geoIpDatabase } from '../engine/geoip.ts';
 import { RuleIndex } from '../engine/map.ts';
 import { DEFAULT_RULES_DIR, loadRules } from '../engine/rules/load.ts';
 import { SessionBuffer } from './buffer.ts';
@@ -23,6 +24,8 @@ const buffer = new SessionBuffer(new DynamoDBClient({}), {
   dueShards: config.dueShards,
 });
 const logs = new CloudWatchLogsClient({});
+// The GeoIP CSVs ship in the bundle (GEOIP_DIR); loaded once per cold start (about 2 s).
+const geo = process.env.GEOIP_DIR ? await geoIpDatabase({ dir: process.env.GEOIP_DIR }) : undefined;
 
 /** Embedded-metric-format metrics the alarms watch. */
 export function publishMetrics(report: FlushReport, target: Metrics = metrics): void {
@@ -46,7 +49,8 @@ export const handler = async (_event: unknown, context: Context): Promise<FlushR
         `flush/${new Date().toISOString().slice(0, 10)}/${context.awsRequestId}`,
       )
     : new MemorySessionLog();
-  const report = await flush({ s3, buffer, rules, config, sessionLog, logger, now: Date.now });
+  const lookup = geo ? (address: string) => geo.lookup(address) : undefined;
+  const report = await flush({ s3, buffer, rules, config, sessionLog, logger, now: Date.now, lookup });
   publishMetrics(report);
   return report;
 };

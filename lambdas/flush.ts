@@ -16,7 +16,7 @@ import { compareEvents, type RuleIndex } from '../engine/map.ts';
 import { toTrailEvent } from '../engine/read.ts';
 import { riskAtLeast } from '../engine/session-summary.ts';
 import { datasetRows } from '../engine/tables.ts';
-import type { EventEnrichment, Risk, TrailEvent } from '../engine/types.ts';
+import type { AddressLookup, EventEnrichment, Risk, TrailEvent } from '../engine/types.ts';
 import type { PartitionState, SessionBuffer } from './buffer.ts';
 import type { PipelineConfig } from './config.ts';
 import type { PipelineLogger } from './log.ts';
@@ -37,6 +37,8 @@ export interface FlushDependencies {
   sessionLog: SessionLogSink;
   logger: PipelineLogger;
   now: () => number;
+  /** Locates source addresses (offline GeoIP) for the session summaries; none when omitted. */
+  lookup?: AddressLookup;
 }
 
 export interface FlushReport {
@@ -104,7 +106,7 @@ async function flushPartition(
   const events = chunks.flatMap((chunk) =>
     chunk.records.map((record, i) => toTrailEvent(record, chunk.objectKey, i)),
   );
-  const result = enrich(events, deps.rules);
+  const result = enrich(events, deps.rules, { lookup: deps.lookup });
   const eventsBySession = new Map<string, EventEnrichment[]>();
   for (const e of result.events) {
     if (e.sessionId) eventsBySession.set(e.sessionId, [...(eventsBySession.get(e.sessionId) ?? []), e]);

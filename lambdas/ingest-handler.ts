@@ -5,6 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DEFAULT_DETECTIONS_DIR, type DetectionHit, loadDetections } from '../engine/detect.ts';
+import { geoIpDatabase } from '../engine/geoip.ts';
 import { SessionBuffer } from './buffer.ts';
 import { loadConfig } from './config.ts';
 import { createIngestHandler } from './ingest.ts';
@@ -24,6 +25,9 @@ export function publishDetectionMetrics(hits: DetectionHit[], target: Metrics = 
   }
 }
 
+// The GeoIP CSVs ship in the bundle (GEOIP_DIR); loaded once per cold start (about 2 s).
+const geo = process.env.GEOIP_DIR ? await geoIpDatabase({ dir: process.env.GEOIP_DIR }) : undefined;
+
 let hits: DetectionHit[] = [];
 const ingest = createIngestHandler({
   s3: new S3Client({}),
@@ -36,6 +40,7 @@ const ingest = createIngestHandler({
   now: Date.now,
   detections: loadDetections(process.env.DETECTIONS_DIR || DEFAULT_DETECTIONS_DIR),
   onDetections: (found) => hits.push(...found),
+  lookup: geo ? (address) => geo.lookup(address ?? '') : undefined,
 });
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {

@@ -12,7 +12,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { bufferPartitionOf } from '../engine/route.ts';
 import { datasetObjects } from '../engine/dataset.ts';
-import { type DetectionHit, type DetectionRule, detect } from '../engine/detect.ts';
+import { type DetectionHit, type DetectionRule, detect, type SourceLookup } from '../engine/detect.ts';
 import { toTrailEvent } from '../engine/read.ts';
 import { detectionRow } from '../engine/tables.ts';
 import type { CloudTrailRecord, TrailEvent } from '../engine/types.ts';
@@ -44,6 +44,8 @@ export interface IngestDependencies {
   detections?: readonly DetectionRule[];
   /** Told about every object's detection hits once its message succeeded (metrics). */
   onDetections?: (hits: DetectionHit[]) => void;
+  /** Locates source addresses (offline GeoIP) for the detections; none when omitted. */
+  lookup?: SourceLookup;
 }
 
 export interface ObjectRef {
@@ -161,7 +163,7 @@ async function writeDetections(
   deps: IngestDependencies,
 ): Promise<DetectionHit[]> {
   if (!deps.detections || deps.detections.length === 0) return [];
-  const hits = detect(events, deps.detections);
+  const hits = detect(events, deps.detections, { lookup: deps.lookup });
   if (hits.length === 0 || !deps.config.enrichedBucket) return hits;
   const part = createHash('sha256').update(ref.key).digest('hex').slice(0, 32);
   const rows = {

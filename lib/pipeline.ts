@@ -18,6 +18,21 @@ import { TrailmapFunction } from './trailmap-function.ts';
 
 const handlerPath = (name: string) => new URL(`../lambdas/${name}`, import.meta.url).pathname;
 
+/** The offline GeoIP tables (CSV, from the @ip-location-db packages) the handlers load from GEOIP_DIR. */
+const GEOIP_FILES = [
+  '@ip-location-db/asn/asn-ipv4-num.csv',
+  '@ip-location-db/asn/asn-ipv6-num.csv',
+  '@ip-location-db/geo-whois-asn-country/geo-whois-asn-country-ipv4-num.csv',
+  '@ip-location-db/geo-whois-asn-country/geo-whois-asn-country-ipv6-num.csv',
+];
+
+/** Bundle extras: the rule files, and the GeoIP tables. */
+const copyRulesAndGeoIp = (inputDir: string, outputDir: string) => [
+  `cp -r "${inputDir}/rules" "${outputDir}/rules"`,
+  `mkdir -p "${outputDir}/geoip"`,
+  ...GEOIP_FILES.map((file) => `cp "${inputDir}/node_modules/${file}" "${outputDir}/geoip/"`),
+];
+
 export interface PipelineProps {
   trailBucket: s3.IBucket;
   /** Log objects' prefix (…`AWSLogs/`): ingest may read nothing else. */
@@ -66,9 +81,13 @@ export class Pipeline extends Construct {
       timeout: props.ingestTimeout,
       memorySize: 3008,
       reservedConcurrentExecutions: props.ingestConcurrency ?? 20,
-      environment: { ...environment, DETECTIONS_DIR: '/var/task/rules/detections' },
+      environment: {
+        ...environment,
+        DETECTIONS_DIR: '/var/task/rules/detections',
+        GEOIP_DIR: '/var/task/geoip',
+      },
       logRetention,
-      afterBundling: (inputDir, outputDir) => [`cp -r "${inputDir}/rules" "${outputDir}/rules"`],
+      afterBundling: copyRulesAndGeoIp,
     });
     // Detection hits are written at once, as rows of the `detections` table.
     this.ingest.role.addToPolicy(
@@ -107,9 +126,10 @@ export class Pipeline extends Construct {
         ...environment,
         SESSIONS_LOG_GROUP: this.sessionsLogGroup.logGroupName,
         RULES_DIR: '/var/task/rules/signals',
+        GEOIP_DIR: '/var/task/geoip',
       },
       logRetention,
-      afterBundling: (inputDir, outputDir) => [`cp -r "${inputDir}/rules" "${outputDir}/rules"`],
+      afterBundling: copyRulesAndGeoIp,
     });
     this.flush.role.addToPolicy(
       new iam.PolicyStatement({

@@ -526,7 +526,7 @@ describe.each(['default', 'orgTrail'] as const)('TrailmapStack (%s)', (name) => 
       });
     });
 
-    it('bundle the handlers, and flush ships the rule files where RULES_DIR points', () => {
+    it('bundle the handlers with the rule files and GeoIP tables where their environment points', () => {
       const { ingest, flush } = functions();
       const assetDir = (fn: string) => {
         const key = (props(v(), fn).Code as { S3Key: string }).S3Key;
@@ -536,6 +536,20 @@ describe.each(['default', 'orgTrail'] as const)('TrailmapStack (%s)', (name) => 
       expect(existsSync(join(assetDir(flush.fn), 'index.mjs'))).toBe(true);
       const rulesInBundle = join(assetDir(flush.fn), 'rules', 'signals');
       expect(readdirSync(rulesInBundle).sort()).toEqual(readdirSync(join(ROOT, 'rules', 'signals')).sort());
+      // Both ship the detection rules and the GeoIP tables where their environment points.
+      const detections = join(assetDir(ingest.fn), 'rules', 'detections');
+      expect(readdirSync(detections).sort()).toEqual(readdirSync(join(ROOT, 'rules', 'detections')).sort());
+      for (const fn of [ingest.fn, flush.fn]) {
+        expect(
+          (props(v(), fn).Environment as { Variables: Record<string, string> }).Variables.GEOIP_DIR,
+        ).toBe('/var/task/geoip');
+        expect(readdirSync(join(assetDir(fn), 'geoip')).sort()).toEqual([
+          'asn-ipv4-num.csv',
+          'asn-ipv6-num.csv',
+          'geo-whois-asn-country-ipv4-num.csv',
+          'geo-whois-asn-country-ipv6-num.csv',
+        ]);
+      }
     });
 
     it('flush runs on a schedule, without retries of its own', () => {
