@@ -272,7 +272,7 @@ program
         `objects ${report.objects}, notifications ${report.notifications} (shuffled, some twice), flush runs ${report.flushRuns}`,
         `console events buffered ${report.bufferedEvents}; DynamoDB write requests: ingest ${report.ingestWriteRequests} ` +
           `(${report.writeRequestsPer100Events.toFixed(2)} per 100 buffered events), flush ${report.flushWriteRequests}`,
-        `signals written ${report.signalsWritten} in ${report.enrichedObjects.length} objects; ` +
+        `signals written ${report.signalsWritten}, enriched objects ${report.enrichedObjects.length}; ` +
           `identical to \`trailmap enrich\` on the same folder: ${report.matchesEnrich ? 'yes' : 'NO'}`,
         options.out ? `enriched dataset downloaded to ${printable(options.out)}` : '',
       ]
