@@ -21,20 +21,12 @@ export interface FieldTest {
   countAtMost?: number;
 }
 
-export interface Condition {
+/** A field test (or `anyOf` alternatives) on the events of one kind. */
+export interface Condition extends Partial<FieldTest> {
   /** Events of this kind must satisfy it; undefined means the anchor. */
   event?: string;
   /** Alternatives instead of `field` + operators: any one of them holding is enough. */
   anyOf?: FieldTest[];
-  field?: string;
-  equals?: Scalar;
-  notEquals?: Scalar;
-  in?: Scalar[];
-  notIn?: Scalar[];
-  present?: boolean;
-  matches?: string;
-  countAtLeast?: number;
-  countAtMost?: number;
 }
 
 export interface Extraction {

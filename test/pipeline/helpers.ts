@@ -45,6 +45,18 @@ let sequence = 0;
 /** A unique eventID (the tests never depend on its value). */
 export const eventId = (label: string) => `${label}-${(++sequence).toString().padStart(6, '0')}`;
 
+/** The userIdentity of IAM user `user` calling with `accessKeyId`. */
+function iamUser(user: string, accessKeyId: string | undefined) {
+  return {
+    type: 'IAMUser',
+    principalId: `AIDA${user.toUpperCase()}`,
+    arn: userArn(user),
+    accountId: ACCOUNT,
+    accessKeyId,
+    userName: user,
+  };
+}
+
 /** A call made with console credentials (eventVersion 1.08: `sessionCredentialFromConsole`). */
 export function consoleRecord(options: {
   user: string;
@@ -58,12 +70,7 @@ export function consoleRecord(options: {
   return {
     eventVersion: '1.08',
     userIdentity: {
-      type: 'IAMUser',
-      principalId: `AIDA${options.user.toUpperCase()}`,
-      arn: userArn(options.user),
-      accountId: ACCOUNT,
-      accessKeyId: options.accessKeyId,
-      userName: options.user,
+      ...iamUser(options.user, options.accessKeyId),
       sessionContext: { attributes: { creationDate: iso(options.time - 60_000), mfaAuthenticated: 'true' } },
     },
     eventTime: iso(options.time),
@@ -97,14 +104,7 @@ export function programmaticRecord(options: {
 }): CloudTrailRecord {
   return {
     eventVersion: '1.08',
-    userIdentity: {
-      type: 'IAMUser',
-      principalId: `AIDA${options.user.toUpperCase()}`,
-      arn: userArn(options.user),
-      accountId: ACCOUNT,
-      accessKeyId: options.accessKeyId,
-      userName: options.user,
-    },
+    userIdentity: iamUser(options.user, options.accessKeyId),
     eventTime: iso(options.time),
     eventSource: 's3.amazonaws.com',
     eventName: options.eventName ?? 'ListBuckets',
