@@ -254,9 +254,11 @@ program
   .option('--settle-delay <seconds>', 'settle delay of the flush', positiveInt, 900)
   .option('--rules <dir>', 'signal rules folder', DEFAULT_RULES_DIR)
   .option('--verbose', 'print every simulated flush run', false)
+  .option('--no-geoip', 'do not locate source addresses (country, network) with the offline GeoIP data')
   .action(async (folder: string, options) => {
     const { simulate } = await import('./simulate.ts');
     const report = await simulate(folder, {
+      lookup: await addressLookup(options.geoip !== false),
       rules: loadRulesOrExit(options.rules),
       seed: options.seed,
       settleDelaySeconds: options.settleDelay,

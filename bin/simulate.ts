@@ -7,7 +7,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { SQSEvent } from 'aws-lambda';
-import { type DetectionRule, loadDetections } from '../engine/detect.ts';
+import { type DetectionRule, loadDetections, type SourceLookup } from '../engine/detect.ts';
 import { enrich } from '../engine/enrich.ts';
 import { RuleIndex } from '../engine/map.ts';
 import { readInputs } from '../engine/read.ts';
@@ -16,6 +16,7 @@ import { datasetRows } from '../engine/tables.ts';
 import type { SessionSummary } from '../engine/types.ts';
 import { SessionBuffer } from '../lambdas/buffer.ts';
 import { flush, type FlushReport, SAFETY_MARGIN_MS } from '../lambdas/flush.ts';
+import { DetectionStateStore } from '../lambdas/detection-state.ts';
 import { createIngestHandler, SQS_BATCH_SIZE } from '../lambdas/ingest.ts';
 import { startLocalAws } from '../lambdas/local/emulators.ts';
 import { MemoryLogger } from '../lambdas/log.ts';
@@ -33,6 +34,8 @@ export interface SimulationOptions {
   outDir?: string;
   /** Called with each simulated step, for progress output. */
   onStep?: (message: string) => void;
+  /** Locates source addresses (offline GeoIP) in ingest and flush, as the deployed handlers do. */
+  lookup?: SourceLookup;
 }
 
 export interface SimulationReport {
@@ -171,6 +174,8 @@ export async function simulate(folder: string, options: SimulationOptions): Prom
       logger,
       now: () => clock,
       detections: options.detections ?? loadDetections(),
+      detectionState: new DetectionStateStore(aws.ddb, TABLE),
+      lookup: options.lookup,
     });
     const index = new RuleIndex(options.rules);
     let next = 0;
@@ -204,6 +209,7 @@ export async function simulate(folder: string, options: SimulationOptions): Prom
         sessionLog,
         logger,
         now: () => clock,
+        lookup: options.lookup,
       });
       flushRuns++;
       options.onStep?.(

@@ -323,8 +323,24 @@ export type SourceLookup = (address: string | undefined) => {
   asOrg: string | null;
 };
 
+/** The first event that showed a value for a `firstSeen` key, and whether that value was news then. */
+export interface FirstSight {
+  eventId: string;
+  novel: boolean;
+}
 /** Values seen per key for `firstSeen` rules; kept across calls (the buffer table in AWS, memory locally). */
-export type FirstSeenState = Map<string, Set<string>>;
+export type FirstSeenState = Map<string, Map<string, FirstSight>>;
+/** Matching events of threshold rules read elsewhere (earlier objects in AWS), per `thresholdKey`. */
+export type ThresholdHistory = Map<string, readonly TrailEvent[]>;
+
+export interface DetectOptions {
+  /** Locates source addresses for `$source` conditions and the hit's country and network. */
+  lookup?: SourceLookup;
+  /** `firstSeen` baseline; updated in place. @default an empty, private baseline */
+  seen?: FirstSeenState;
+  /** Threshold events from other inputs; hits must still include one of `input`'s events. */
+  history?: ThresholdHistory;
+}
 
 /** The record as rules see it: its fields, plus `$source` (country, asn, asOrg, kind) when a lookup is given. */
 function ruleView(event: TrailEvent, lookup?: SourceLookup): Record<string, unknown> {
@@ -332,54 +348,109 @@ function ruleView(event: TrailEvent, lookup?: SourceLookup): Record<string, unkn
   return lookup ? { ...record, $source: lookup(event.record.sourceIPAddress) } : record;
 }
 
+const keyOf = (ruleId: string, view: Record<string, unknown>, fields: readonly string[]) =>
+  `${ruleId}\n${JSON.stringify(fields.map((f) => stringValuesAt(view, f)))}`;
+
+/** State a stateful evaluation of `input` reads: `firstSeen` keys and threshold groups with their events. */
+export interface DetectionStateNeeds {
+  firstSeenKeys: Set<string>;
+  thresholdGroups: Map<string, { within: number; count: number; events: TrailEvent[] }>;
+}
+
+export function detectionStateNeeds(
+  input: readonly TrailEvent[],
+  rules: readonly DetectionRule[],
+  lookup?: SourceLookup,
+): DetectionStateNeeds {
+  const needs: DetectionStateNeeds = { firstSeenKeys: new Set(), thresholdGroups: new Map() };
+  for (const rule of rules) {
+    const { firstSeen, threshold } = rule.spec;
+    if (!firstSeen && !threshold) continue;
+    for (const event of input) {
+      const view = ruleView(event, lookup);
+      if (!rule.test(view)) continue;
+      if (firstSeen) {
+        needs.firstSeenKeys.add(keyOf(rule.spec.id, view, firstSeen.key));
+      } else if (threshold) {
+        const key = keyOf(rule.spec.id, view, threshold.groupBy ?? []);
+        const group = needs.thresholdGroups.get(key) ?? { ...threshold, events: [] };
+        group.events.push(event);
+        needs.thresholdGroups.set(key, group);
+      }
+    }
+  }
+  return needs;
+}
+
 /**
  * Evaluates every rule on every event. Rules with a threshold fire once per group each time
  * `count` matching events fall within `within` seconds (the window then starts afresh); rules
  * with `firstSeen` fire when a key (e.g. the principal) shows a value (e.g. a country) it never
- * showed before, once it has history.
+ * showed before, once it has history. Evaluating the same events again gives the same hits: the
+ * baseline remembers which event introduced each value.
  */
 export function detect(
   input: readonly TrailEvent[],
   rules: readonly DetectionRule[],
-  options: { lookup?: SourceLookup; seen?: FirstSeenState } = {},
+  options: DetectOptions = {},
 ): DetectionHit[] {
   const events = [...input].sort(compareEvents);
-  const views = new Map(events.map((e) => [e, ruleView(e, options.lookup)]));
-  const seen = options.seen ?? new Map<string, Set<string>>();
+  const own = new Set(events.map((e) => e.id));
+  const viewOf = memoView(options.lookup);
+  const seen: FirstSeenState = options.seen ?? new Map();
   const hits: DetectionHit[] = [];
   for (const rule of rules) {
-    const matching = events.filter((e) => rule.test(views.get(e)!));
-    const firstSeen = rule.spec.firstSeen;
+    const matching = events.filter((e) => rule.test(viewOf(e)));
+    const { firstSeen, threshold } = rule.spec;
     if (firstSeen) {
       for (const event of matching) {
-        const view = views.get(event)!;
-        const key = `${rule.spec.id}\n${JSON.stringify(firstSeen.key.map((f) => stringValuesAt(view, f)))}`;
+        const view = viewOf(event);
         const value = stringValuesAt(view, firstSeen.value)[0];
         if (value === undefined) continue;
-        const known = seen.get(key) ?? new Set<string>();
-        if (known.size > 0 && !known.has(value)) hits.push(hitOf(rule, [event], view));
-        known.add(value);
-        seen.set(key, known);
+        const key = keyOf(rule.spec.id, view, firstSeen.key);
+        const known = seen.get(key) ?? new Map<string, FirstSight>();
+        const sight = known.get(value);
+        if (!sight) {
+          const novel = known.size > 0;
+          known.set(value, { eventId: event.id, novel });
+          seen.set(key, known);
+          if (novel) hits.push(hitOf(rule, [event], view));
+        } else if (sight.eventId === event.id && sight.novel) {
+          hits.push(hitOf(rule, [event], view)); // the same event again (a redelivered object)
+        }
       }
       continue;
     }
-    const threshold = rule.spec.threshold;
     if (!threshold) {
-      for (const event of matching) hits.push(hitOf(rule, [event], views.get(event)));
+      for (const event of matching) hits.push(hitOf(rule, [event], viewOf(event)));
       continue;
     }
-    const groups = new Map<string, TrailEvent[]>();
+    const grouped = new Map<string, TrailEvent[]>();
     for (const event of matching) {
-      const key = JSON.stringify((threshold.groupBy ?? []).map((f) => stringValuesAt(event.record, f)));
-      const window = (groups.get(key) ?? []).filter((e) => event.time - e.time < threshold.within * 1000);
-      window.push(event);
-      if (window.length >= threshold.count) {
-        hits.push(hitOf(rule, window, views.get(window[0])));
-        groups.set(key, []);
-      } else {
-        groups.set(key, window);
+      const key = keyOf(rule.spec.id, viewOf(event), threshold.groupBy ?? []);
+      grouped.set(key, [...(grouped.get(key) ?? []), event]);
+    }
+    for (const [key, groupEvents] of grouped) {
+      const earlier = (options.history?.get(key) ?? []).filter((e) => !own.has(e.id));
+      const stream = [...earlier, ...groupEvents].sort(compareEvents);
+      let window: TrailEvent[] = [];
+      for (const event of stream) {
+        window = window.filter((e) => event.time - e.time < threshold.within * 1000);
+        window.push(event);
+        if (window.length < threshold.count) continue;
+        if (window.some((e) => own.has(e.id))) hits.push(hitOf(rule, window, viewOf(window[0])));
+        window = [];
       }
     }
   }
   return hits.sort((a, b) => a.eventTime.localeCompare(b.eventTime) || a.id.localeCompare(b.id));
+}
+
+function memoView(lookup?: SourceLookup) {
+  const views = new WeakMap<TrailEvent, Record<string, unknown>>();
+  return (event: TrailEvent) => {
+    let view = views.get(event);
+    if (!view) views.set(event, (view = ruleView(event, lookup)));
+    return view;
+  };
 }

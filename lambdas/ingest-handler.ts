@@ -8,6 +8,7 @@ import { DEFAULT_DETECTIONS_DIR, type DetectionHit, loadDetections } from '../en
 import { geoIpDatabase } from '../engine/geoip.ts';
 import { SessionBuffer } from './buffer.ts';
 import { loadConfig } from './config.ts';
+import { DetectionStateStore } from './detection-state.ts';
 import { createIngestHandler } from './ingest.ts';
 import { powertoolsLogger } from './log.ts';
 
@@ -29,9 +30,10 @@ export function publishDetectionMetrics(hits: DetectionHit[], target: Metrics = 
 const geo = process.env.GEOIP_DIR ? await geoIpDatabase({ dir: process.env.GEOIP_DIR }) : undefined;
 
 let hits: DetectionHit[] = [];
+const dynamodb = new DynamoDBClient({});
 const ingest = createIngestHandler({
   s3: new S3Client({}),
-  buffer: new SessionBuffer(new DynamoDBClient({}), {
+  buffer: new SessionBuffer(dynamodb, {
     tableName: config.tableName,
     dueShards: config.dueShards,
   }),
@@ -41,6 +43,7 @@ const ingest = createIngestHandler({
   detections: loadDetections(process.env.DETECTIONS_DIR || DEFAULT_DETECTIONS_DIR),
   onDetections: (found) => hits.push(...found),
   lookup: geo ? (address) => geo.lookup(address ?? '') : undefined,
+  detectionState: new DetectionStateStore(dynamodb, config.tableName),
 });
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {

@@ -12,13 +12,21 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { bufferPartitionOf } from '../engine/route.ts';
 import { datasetObjects } from '../engine/dataset.ts';
-import { type DetectionHit, type DetectionRule, detect, type SourceLookup } from '../engine/detect.ts';
+import {
+  type DetectionHit,
+  type DetectionRule,
+  detect,
+  detectionStateNeeds,
+  type FirstSeenState,
+  type SourceLookup,
+} from '../engine/detect.ts';
 import { toTrailEvent } from '../engine/read.ts';
 import { detectionRow } from '../engine/tables.ts';
 import type { CloudTrailRecord, TrailEvent } from '../engine/types.ts';
 import { type ChunkItem, chunkItems, type SessionBuffer } from './buffer.ts';
 import { WriteCoalescer } from './coalesce.ts';
 import type { PipelineConfig } from './config.ts';
+import type { DetectionStateStore } from './detection-state.ts';
 import type { PipelineLogger } from './log.ts';
 import {
   BadObjectError,
@@ -46,6 +54,8 @@ export interface IngestDependencies {
   onDetections?: (hits: DetectionHit[]) => void;
   /** Locates source addresses (offline GeoIP) for the detections; none when omitted. */
   lookup?: SourceLookup;
+  /** Keeps `firstSeen` baselines and threshold events across objects; per object only when omitted. */
+  detectionState?: DetectionStateStore;
 }
 
 export interface ObjectRef {
@@ -155,7 +165,8 @@ export async function readObjectChunks(
 /**
  * Evaluates the detections on an object's records (console or not) and writes their rows to
  * `detections/dt=…/<sha256(object key)>.jsonl.gz`, so a redelivered object overwrites its own rows.
- * Thresholds count within the object (one object holds about five minutes of one account × region).
+ * With a state store, `firstSeen` baselines and threshold windows span objects; the baseline is
+ * saved before the rows are written, and a redelivery of the same object gives the same hits.
  */
 async function writeDetections(
   ref: ObjectRef,
@@ -163,7 +174,7 @@ async function writeDetections(
   deps: IngestDependencies,
 ): Promise<DetectionHit[]> {
   if (!deps.detections || deps.detections.length === 0) return [];
-  const hits = detect(events, deps.detections, { lookup: deps.lookup });
+  const hits = await evaluateDetections(ref, events, deps.detections, deps);
   if (hits.length === 0 || !deps.config.enrichedBucket) return hits;
   const part = createHash('sha256').update(ref.key).digest('hex').slice(0, 32);
   const rows = {
@@ -182,6 +193,23 @@ async function writeDetections(
       }),
     );
   }
+  return hits;
+}
+
+async function evaluateDetections(
+  ref: ObjectRef,
+  events: TrailEvent[],
+  rules: readonly DetectionRule[],
+  deps: IngestDependencies,
+): Promise<DetectionHit[]> {
+  const store = deps.detectionState;
+  if (!store) return detect(events, rules, { lookup: deps.lookup });
+  const needs = detectionStateNeeds(events, rules, deps.lookup);
+  const before = await store.loadFirstSeen(needs.firstSeenKeys);
+  const seen: FirstSeenState = new Map([...before].map(([key, values]) => [key, new Map(values)]));
+  const history = await store.exchangeThresholdEvents(ref.key, needs.thresholdGroups);
+  const hits = detect(events, rules, { lookup: deps.lookup, seen, history });
+  await store.saveFirstSeen(before, seen);
   return hits;
 }
 

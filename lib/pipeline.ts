@@ -105,6 +105,14 @@ export class Pipeline extends Construct {
     this.ingest.role.addToPolicy(
       new iam.PolicyStatement({ actions: ['dynamodb:BatchWriteItem'], resources: [props.table.tableArn] }),
     );
+    // Detection state (firstSeen baselines `s#…`, threshold events `t#…`), and only those items.
+    this.ingest.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:Query'],
+        resources: [props.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['s#*', 't#*'] } },
+      }),
+    );
     this.ingest.function.addEventSource(
       new sources.SqsEventSource(props.queue, {
         batchSize: SQS_BATCH_SIZE,

@@ -134,17 +134,17 @@ function roleStatements(v: Variant, roleId: string): Statement[] {
   return statements;
 }
 
-/** action → sorted resources it is allowed on (statements must be plain Allow/Action/Resource). */
+/** action → sorted resources it is allowed on, `resource when {condition}` for conditional grants. */
 function grants(statements: Statement[]): Record<string, string[]> {
   const result: Record<string, Set<string>> = {};
   for (const statement of statements) {
     expect(statement.Effect).toBe('Allow');
     expect(statement.NotAction).toBeUndefined();
     expect(statement.NotResource).toBeUndefined();
-    expect(statement.Condition).toBeUndefined();
+    const when = statement.Condition ? ` when ${JSON.stringify(statement.Condition)}` : '';
     for (const action of asArray(statement.Action)) {
       result[action] ??= new Set();
-      for (const resource of asArray(statement.Resource)) result[action].add(render(resource));
+      for (const resource of asArray(statement.Resource)) result[action].add(render(resource) + when);
     }
   }
   return Object.fromEntries(
@@ -578,6 +578,15 @@ describe.each(['default', 'orgTrail'] as const)('TrailmapStack (%s)', (name) => 
           's3:GetObject': [expected(name).trailObjects],
           's3:PutObject': [`\${${id(stack.store.bucket)}.Arn}/enriched/detections/*`],
           'dynamodb:BatchWriteItem': [`\${${id(stack.buffer.table)}.Arn}`],
+          // Detection state items only.
+          ...allow(
+            ['dynamodb:PutItem', 'dynamodb:Query'],
+            [
+              `\${${id(stack.buffer.table)}.Arn} when ${JSON.stringify({
+                'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['s#*', 't#*'] },
+              })}`,
+            ],
+          ),
           // Added by the SQS event source (the Lambda poller uses the function's role).
           ...allow(
             [
