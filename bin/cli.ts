@@ -243,6 +243,99 @@ withSelection(
     if (read.problems.length > 0) process.exitCode = EXIT_PARTIAL;
   });
 
+withSelection(
+  program
+    .command('report')
+    .description('Write one self-contained HTML report: sessions, their actions, raw events, detections')
+    .argument('[inputs...]', 'files or folders to read; - reads stdin'),
+)
+  .requiredOption('-o, --out <file>', 'HTML file to write')
+  .option('--data <dir>', 'build the report from an enriched dataset folder (written by --out) instead')
+  .option('--title <text>', 'report title', 'Trailmap report')
+  .option('--rules <dir>', 'signal rules folder', DEFAULT_RULES_DIR)
+  .option('--detections <dir>', 'detection rules folder', DEFAULT_DETECTIONS_DIR)
+  .option(
+    '--max-input-bytes <n>',
+    'largest decompressed input accepted',
+    positiveInt,
+    DEFAULT_MAX_INPUT_BYTES,
+  )
+  .action(async (inputs: string[], options) => {
+    const { writeFile } = await import('node:fs/promises');
+    const { renderReport } = await import('../report/render.ts');
+    const rules = loadRulesOrExit(options.rules);
+    const detections = loadDetectionsOrExit(options.detections);
+    const breadcrumbs = new Map<string, string | null>();
+    for (const rule of rules) if (!breadcrumbs.get(rule.label)) breadcrumbs.set(rule.label, rule.breadcrumb);
+    const filters = describeFilters(options);
+    let data: import('../engine/report-data.ts').ReportData;
+    let problems: InputProblem[];
+    if (options.data) {
+      if (inputs.length > 0 || options.lookupEvents) {
+        throw new InvalidArgumentError('give trail inputs or --data DIR, not both');
+      }
+      if (options.match?.length) {
+        throw new InvalidArgumentError(
+          '--match needs raw records, which a dataset does not keep: give trail inputs',
+        );
+      }
+      const { buildEventFilter } = await import('../engine/filter.ts');
+      const { readDatasetTables } = await import('./report-dataset.ts');
+      const { reportFromDataset } = await import('../engine/report-dataset.ts');
+      const keep = buildEventFilter({
+        actions: options.action,
+        from: options.from,
+        to: options.to,
+        last: options.last,
+      });
+      const read = await readDatasetTables(options.data, options.maxInputBytes);
+      problems = read.problems;
+      data = reportFromDataset({
+        tables: read.tables,
+        breadcrumbs,
+        attack: new Map(detections.map((d) => [d.spec.id, d.spec.attack])),
+        inputs: [options.data],
+        filters,
+        keep: ([time, ref, id]) =>
+          keep({ id, ref, time: Date.parse(time), record: {}, origin: { source: options.data, index: 0 } }),
+      });
+    } else {
+      const { reportFromEnrichment } = await import('../engine/report-data.ts');
+      const read = await readSelected(inputs, options);
+      problems = read.problems;
+      const lookup = await addressLookup(options.geoip !== false);
+      data = reportFromEnrichment({
+        events: read.events,
+        enrichment: enrich(read.events, rules, { lookup }),
+        detections: detect(read.events, detections, { lookup }),
+        breadcrumbs,
+        inputs: [...inputs, ...(options.lookupEvents ? ['CloudTrail LookupEvents'] : [])],
+        filters,
+      });
+    }
+    data.title = options.title;
+    problems.forEach(reportProblem);
+    await writeFile(options.out, renderReport(data));
+    process.stderr.write(
+      `trailmap: wrote ${printable(options.out)}: ${data.sessions.length} sessions, ${data.signals.length} signals, ` +
+        `${data.events.length} events, ${data.detections.length} detections\n`,
+    );
+    if (problems.length > 0) process.exitCode = EXIT_PARTIAL;
+  });
+
+/** The filters as given, for the report's header. */
+function describeFilters(options: SelectionOptions): string[] {
+  const quote = (value: string) => `'${value.replace(/'/g, "'\\''")}'`;
+  return [
+    ...(options.action ?? []).map((a) => `--action ${quote(a)}`),
+    ...(options.match ?? []).map((m) => `--match ${quote(m)}`),
+    ...(options.from ? [`--from ${options.from}`] : []),
+    ...(options.to ? [`--to ${options.to}`] : []),
+    ...(options.last ? [`--last ${options.last}`] : []),
+    ...(options.lookupEvents ? [`--lookup-events ${quote(options.lookupEvents)}`] : []),
+  ];
+}
+
 program
   .command('simulate')
   .description(

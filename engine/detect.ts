@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import detectionSchema from '../rules/schema/detection-rule.schema.json' with { type: 'json' };
+import { dedupe } from './enrich.ts';
 import { compareEvents } from './map.ts';
 import { type RuleProblem, RuleLoadError } from './rules/load.ts';
 import { stringValuesAt, valuesAt } from './rules/path.ts';
@@ -394,7 +395,8 @@ export function detect(
   rules: readonly DetectionRule[],
   options: DetectOptions = {},
 ): DetectionHit[] {
-  const events = [...input].sort(compareEvents);
+  // Trails deliver some records twice: one hit per event, as enrich keeps one copy.
+  const events = dedupe(input).unique.sort(compareEvents);
   const own = new Set(events.map((e) => e.id));
   const viewOf = memoView(options.lookup);
   const seen: FirstSeenState = options.seen ?? new Map();

@@ -130,3 +130,21 @@ it('matches tests objects as their JSON text, not as [object Object]', async () 
     test({ requestParameters: { bucketPolicy: { Statement: [{ Effect: 'Allow', Principal: 'x' }] } } }),
   ).toBe(false);
 });
+
+it('a record delivered twice (same eventID) raises one detection, not two', async () => {
+  const { detect, loadDetections } = await import('../../engine/detect.ts');
+  const record = {
+    eventID: 'dup-1',
+    eventTime: '2024-05-01T10:00:00Z',
+    eventSource: 'cloudtrail.amazonaws.com',
+    eventName: 'StopLogging',
+    awsRegion: 'us-east-1',
+    userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/mallory' },
+    requestParameters: { name: 'org-trail' },
+  };
+  const events = [toTrailEvent(record, 'a.json', 0), toTrailEvent({ ...record }, 'b.json', 0)];
+  const hits = detect(events, loadDetections()).filter(
+    (h) => h.ruleId === 'cloudtrail-logging-stopped-or-trail-deleted',
+  );
+  expect(hits).toHaveLength(1);
+});
