@@ -19,18 +19,27 @@
   /** @type {Report} */
   const data = JSON.parse(dataNode ? dataNode.textContent || '{}' : '{}');
   const rawNode = document.getElementById('report-raw');
-  /** @type {Promise<(Record<string, unknown> | null)[] | null> | null} */
-  let rawRecords = null;
+  /** @type {{ block: number, blocks: string[] } | null} */
+  const rawIndex = rawNode && rawNode.textContent ? JSON.parse(rawNode.textContent) : null;
+  /** @type {Map<number, Promise<Record<string, unknown>[]>>} */
+  const rawBlocks = new Map();
 
-  /** Decompresses the raw records the first time one is shown (gzip, base64, in the page). */
-  function loadRaw() {
-    if (!rawNode || !rawNode.textContent) return Promise.resolve(null);
-    if (!rawRecords) {
-      const bytes = Uint8Array.from(atob(rawNode.textContent.trim()), (c) => c.charCodeAt(0));
+  /**
+   * The raw record of event `index`: its block is decompressed (gzip, base64) the first time.
+   * @param {number} index
+   * @returns {Promise<Record<string, unknown> | null>}
+   */
+  async function rawRecord(index) {
+    if (!rawIndex) return null;
+    const number = Math.floor(index / rawIndex.block);
+    let block = rawBlocks.get(number);
+    if (!block) {
+      const bytes = Uint8Array.from(atob(rawIndex.blocks[number]), (c) => c.charCodeAt(0));
       const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-      rawRecords = new Response(stream).text().then((text) => JSON.parse(text));
+      block = new Response(stream).text().then((text) => JSON.parse(text));
+      rawBlocks.set(number, block);
     }
-    return rawRecords;
+    return (await block)[index % rawIndex.block] || null;
   }
 
   /**
@@ -150,8 +159,7 @@
             pre = null;
             return;
           }
-          const raw = await loadRaw();
-          const record = raw ? raw[index] : null;
+          const record = await rawRecord(index);
           pre = el(
             'pre',
             { class: 'raw' },

@@ -1,13 +1,16 @@
 /**
  * Renders report data as one self-contained HTML file: the stylesheet and page script are inlined,
  * the data travels as JSON in a non-executable script element (every `<` escaped, so no log value
- * can close it), raw records as gzip + base64. A Content-Security-Policy allows only these inline
+ * can close it), raw records as blocks of gzip + base64. A Content-Security-Policy allows only these inline
  * blocks (by hash) and no network access at all.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import type { ReportData } from '../engine/report-data.ts';
+
+/** Raw records per compressed block. */
+export const RAW_BLOCK = 1000;
 
 const asset = (name: string) => readFileSync(new URL(name, import.meta.url), 'utf8');
 const cspHash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
@@ -32,7 +35,12 @@ export function renderReport(data: ReportData): string {
     "base-uri 'none'",
     "form-action 'none'",
   ].join('; ');
-  const rawBlock = raw ? gzipSync(JSON.stringify(raw), { level: 6 }).toString('base64') : '';
+  // Raw records in gzip blocks, so opening one event unpacks its block, not all 100,000.
+  const blocks: string[] = [];
+  for (let i = 0; raw && i < raw.length; i += RAW_BLOCK) {
+    blocks.push(gzipSync(JSON.stringify(raw.slice(i, i + RAW_BLOCK))).toString('base64'));
+  }
+  const rawBlock = raw ? scriptSafeJson({ block: RAW_BLOCK, blocks }) : '';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -70,7 +78,7 @@ export function renderReport(data: ReportData): string {
 </main>
 <noscript><p>This report needs JavaScript to show its data.</p></noscript>
 <script type="application/json" id="report-data">${scriptSafeJson(rest)}</script>
-<script type="application/octet-stream" id="report-raw">${rawBlock}</script>
+<script type="application/json" id="report-raw">${rawBlock}</script>
 <script>${script}</script>
 </body>
 </html>

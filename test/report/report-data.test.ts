@@ -9,7 +9,7 @@ import { reportFromEnrichment } from '../../engine/report-data.ts';
 import { reportFromDataset } from '../../engine/report-dataset.ts';
 import { loadRules } from '../../engine/rules/load.ts';
 import { datasetRows, detectionRow } from '../../engine/tables.ts';
-import { renderReport, scriptSafeJson } from '../../report/render.ts';
+import { RAW_BLOCK, renderReport, scriptSafeJson } from '../../report/render.ts';
 
 const rules = loadRules();
 const detections = loadDetections();
@@ -112,9 +112,11 @@ describe('report HTML', () => {
     expect(csp).toContain("default-src 'none'");
     expect(html.match(/<script/g)).toHaveLength(3);
     expect(html).not.toMatch(/\b(src|href)="(https?:)?\/\//);
-    const raw = /<script type="application\/octet-stream" id="report-raw">([^<]*)<\/script>/.exec(html)![1];
-    expect(JSON.parse(gunzipSync(Buffer.from(raw, 'base64')).toString('utf8'))).toHaveLength(
-      new Set(events.map((e) => e.id)).size,
-    );
+    const raw = /<script type="application\/json" id="report-raw">([^<]*)<\/script>/.exec(html)![1];
+    const { block, blocks } = JSON.parse(raw) as { block: number; blocks: string[] };
+    const records = blocks.flatMap((b) => JSON.parse(gunzipSync(Buffer.from(b, 'base64')).toString('utf8')));
+    expect(block).toBe(RAW_BLOCK);
+    expect(blocks).toHaveLength(Math.ceil(records.length / RAW_BLOCK));
+    expect(records).toHaveLength(new Set(events.map((e) => e.id)).size);
   });
 });
