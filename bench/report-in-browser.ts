@@ -30,7 +30,7 @@ export async function measureReport(events: number): Promise<ReportFigures> {
   try {
     const trail = await writeSyntheticTrail(join(dir, 'trail'), { events, hours: 2, accounts: 6 });
     const html = join(dir, 'report.html');
-    let t = performance.now();
+    const t = performance.now();
     await promisify(execFile)(process.execPath, ['bin/trailmap.js', 'report', trail.dir, '-o', html], {
       cwd: ROOT,
       maxBuffer: 64 * 1024 * 1024,
