@@ -8,10 +8,12 @@
  * account × region × 5 minutes, named by delivery time. Deterministic for a seed.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import { enrich } from '../engine/enrich.ts';
 import { readInputs } from '../engine/read.ts';
 import { loadRules } from '../engine/rules/load.ts';
@@ -34,6 +36,8 @@ export interface SyntheticTrailOptions {
   hours?: number;
   seed?: number;
   start?: number;
+  /** Put every record in one object (for the single-object ingest benchmark). */
+  singleObject?: boolean;
 }
 
 export interface SyntheticTrail {
@@ -172,16 +176,18 @@ function noiseRecord(
   rand: () => number,
 ): CloudTrailRecord {
   const call = NOISE[Math.floor(rand() * NOISE.length)];
-  const role = `app-${Math.floor(rand() * 40)}`;
-  const service = rand() < 0.3;
+  const roleIndex = Math.floor(rand() * 40);
+  const role = `app-${roleIndex}`;
+  const instance = n % 25; // 25 instance sessions per role: about 1,000 principals per account
+  const service = rand() < 0.1;
   return {
     eventVersion: '1.09',
     userIdentity: {
       type: 'AssumedRole',
       principalId: `AROA${pad(n % 997, 12)}:${role}`,
-      arn: `arn:aws:sts::${account}:assumed-role/${role}/i-${(n % 65536).toString(16).padStart(17, '0')}`,
+      arn: `arn:aws:sts::${account}:assumed-role/${role}/i-${instance.toString(16).padStart(17, '0')}`,
       accountId: account,
-      accessKeyId: key20('ASIA', 9_000_000 + (n % 5000)),
+      accessKeyId: key20('ASIA', 9_000_000 + roleIndex * 25 + instance),
       sessionContext: {
         sessionIssuer: {
           type: 'Role',
@@ -222,6 +228,27 @@ function noiseRecord(
   } as CloudTrailRecord;
 }
 
+/** Streams `{"Records":[…]}` through gzip to a file (documents may exceed the longest JS string). */
+async function writeGzipDocument(file: string, records: CloudTrailRecord[]): Promise<number> {
+  const gzip = createGzip();
+  const done = pipeline(gzip, createWriteStream(file));
+  const write = (text: string) =>
+    gzip.write(text)
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => gzip.once('drain', () => resolve()));
+  await write('{"Records":[');
+  for (let i = 0; i < records.length; i += 500) {
+    const part = records
+      .slice(i, i + 500)
+      .map((r) => JSON.stringify(r))
+      .join(',');
+    await write(i === 0 ? part : `,${part}`);
+  }
+  gzip.end(']}');
+  await done;
+  return (await stat(file)).size;
+}
+
 /** Writes the trail under `dir/AWSLogs/…` and says what it wrote. */
 export async function writeSyntheticTrail(
   dir: string,
@@ -236,7 +263,9 @@ export async function writeSyntheticTrail(
   const objects = new Map<string, CloudTrailRecord[]>();
   const add = (record: CloudTrailRecord) => {
     const window = Math.floor(Date.parse(record.eventTime as string) / FIVE_MINUTES) * FIVE_MINUTES;
-    const key = `${record.recipientAccountId}|${record.awsRegion}|${window}`;
+    const key = options.singleObject
+      ? `${accounts[0]}|${regions[0]}|${start}`
+      : `${record.recipientAccountId}|${record.awsRegion}|${window}`;
     let list = objects.get(key);
     if (!list) objects.set(key, (list = []));
     list.push(record);
@@ -274,10 +303,8 @@ export async function writeSyntheticTrail(
     const path = join(dir, 'AWSLogs', ORG, account, 'CloudTrail', region, day);
     const name = `${account}_CloudTrail_${region}_${stamp}Z_${eventId(key).replaceAll('-', '').slice(0, 16)}.json.gz`;
     records.sort((a, b) => (a.eventTime as string).localeCompare(b.eventTime as string));
-    const body = gzipSync(JSON.stringify({ Records: records }));
     await mkdir(path, { recursive: true });
-    await writeFile(join(path, name), body);
-    compressedBytes += body.length;
+    compressedBytes += await writeGzipDocument(join(path, name), records);
     written += records.length;
   }
   return {

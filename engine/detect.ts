@@ -76,6 +76,8 @@ export interface DetectionRule {
   spec: DetectionSpec;
   file: string;
   test: (record: Record<string, unknown>) => boolean;
+  /** Whether the conditions read `$source` (the located source address). */
+  usesSource: boolean;
 }
 
 /** One detection hit: the rule, the event(s) and who/where. */
@@ -208,6 +210,32 @@ function compileNode(node: ConditionNode, where: string): (record: Record<string
   };
 }
 
+/** The event names a condition tree requires (null: any name can match). */
+function requiredEventNames(node: ConditionNode): Set<string> | null {
+  if (node.field === 'eventName' && !node.ignoreCase) {
+    if (node.equals !== undefined) return new Set([String(node.equals)]);
+    if (node.in) return new Set(node.in.map(String));
+  }
+  for (const child of node.all ?? []) {
+    const names = requiredEventNames(child);
+    if (names) return names;
+  }
+  if (node.any) {
+    const alternatives = node.any.map(requiredEventNames);
+    if (alternatives.every((names) => names !== null))
+      return new Set(alternatives.flatMap((names) => [...names!]));
+  }
+  return null;
+}
+
+/** Most rules name their events: a set lookup spares the condition tree for every other event. */
+function withNameGate(
+  names: Set<string> | null,
+  test: (record: Record<string, unknown>) => boolean,
+): (record: Record<string, unknown>) => boolean {
+  return names ? (record) => names.has(record.eventName as string) && test(record) : test;
+}
+
 /** Objects are tested as their JSON text (policies recorded as objects or as strings alike). */
 const text = (value: unknown) => (typeof value === 'object' ? JSON.stringify(value) : String(value));
 
@@ -256,7 +284,12 @@ export function compileDetectionSources(sources: { file: string; text: string }[
       });
     seen.set(spec.id, file);
     try {
-      rules.push({ spec, file, test: compileNode(spec.match, 'match') });
+      rules.push({
+        spec,
+        file,
+        test: withNameGate(requiredEventNames(spec.match), compileNode(spec.match, 'match')),
+        usesSource: JSON.stringify(spec.match).includes('"$source'),
+      });
     } catch (error) {
       problems.push({ file, rule: spec.id, field: 'match', message: (error as Error).message });
     }
@@ -381,6 +414,21 @@ export function detectionStateNeeds(
     }
   }
   return needs;
+}
+
+/** Whether any rule matches the event: only such events can take part in a hit. */
+export function matchesAnyDetection(
+  event: TrailEvent,
+  rules: readonly DetectionRule[],
+  lookup?: SourceLookup,
+): boolean {
+  const record = event.record as Record<string, unknown>;
+  let view: Record<string, unknown> | undefined;
+  for (const rule of rules) {
+    // The source is located only for the few rules that read it.
+    if (rule.test(rule.usesSource ? (view ??= ruleView(event, lookup)) : record)) return true;
+  }
+  return false;
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   detect,
   detectionStateNeeds,
   type FirstSeenState,
+  matchesAnyDetection,
   type SourceLookup,
 } from '../engine/detect.ts';
 import { toTrailEvent } from '../engine/read.ts';
@@ -28,13 +29,7 @@ import { WriteCoalescer } from './coalesce.ts';
 import type { PipelineConfig } from './config.ts';
 import type { DetectionStateStore } from './detection-state.ts';
 import type { PipelineLogger } from './log.ts';
-import {
-  BadObjectError,
-  objectSkipReason,
-  parseLogDocument,
-  readObjectText,
-  recordProblem,
-} from './objects.ts';
+import { BadObjectError, objectSkipReason, recordProblem, streamObjectRecords } from './objects.ts';
 
 /** SQS batch the event source mapping hands to ingest (with a batching window): the CDK app uses it too. */
 export const SQS_BATCH_SIZE = 100;
@@ -118,28 +113,40 @@ export async function readObjectChunks(
     deps.logger.info('object skipped', { bucket: ref.bucket, key: ref.key, reason: skip });
     return { outcome: { ...outcome, reason: skip }, chunks: [] };
   }
-  let items: unknown[];
+  const byPartition = new Map<string, CloudTrailRecord[]>();
+  // Only events some detection rule matches are kept for the detections: bounded memory.
+  const candidates: TrailEvent[] = [];
+  const detections = deps.detections ?? [];
+  let records = 0;
   try {
-    items = parseLogDocument(await readObjectText(deps.s3, ref.bucket, ref.key, deps.config.maxObjectBytes));
+    for await (const item of streamObjectRecords(deps.s3, ref.bucket, ref.key, deps.config.maxObjectBytes)) {
+      records++;
+      const problem = 'problem' in item ? item.problem : recordProblem(item.record);
+      if (problem) {
+        outcome.refusedRecords++;
+        deps.logger.error('record rejected', {
+          bucket: ref.bucket,
+          key: ref.key,
+          index: item.index,
+          reason: problem,
+        });
+        continue;
+      }
+      const record = (item as { record: CloudTrailRecord }).record;
+      const event = toTrailEvent(record, ref.key, item.index);
+      if (detections.length > 0 && matchesAnyDetection(event, detections, deps.lookup))
+        candidates.push(event);
+      const partition = bufferPartitionOf(record);
+      if (!partition) continue;
+      const list = byPartition.get(partition);
+      if (list) list.push(record);
+      else byPartition.set(partition, [record]);
+    }
   } catch (error) {
     if (!(error instanceof BadObjectError)) throw error;
     deps.logger.error('object rejected', { bucket: ref.bucket, key: ref.key, reason: error.message });
     return { outcome: { ...outcome, status: 'rejected', reason: error.message }, chunks: [] };
   }
-  const byPartition = new Map<string, CloudTrailRecord[]>();
-  const events: TrailEvent[] = [];
-  items.forEach((item, index) => {
-    const problem = recordProblem(item);
-    if (problem) {
-      outcome.refusedRecords++;
-      deps.logger.error('record rejected', { bucket: ref.bucket, key: ref.key, index, reason: problem });
-      return;
-    }
-    const record = item as CloudTrailRecord;
-    events.push(toTrailEvent(record, ref.key, index));
-    const partition = bufferPartitionOf(record);
-    if (partition) byPartition.set(partition, [...(byPartition.get(partition) ?? []), record]);
-  });
   const timing = {
     arrival: deps.now(),
     settleDelayMs: deps.config.settleDelayMs,
@@ -148,13 +155,13 @@ export async function readObjectChunks(
   const chunks = [...byPartition.entries()].flatMap(([partition, records]) =>
     chunkItems(partition, ref.key, records, timing),
   );
-  const detections = await writeDetections(ref, events, deps);
+  const hits = await writeDetections(ref, candidates, deps);
   return {
     outcome: {
       ...outcome,
-      detections,
+      detections: hits,
       status: 'buffered',
-      records: items.length,
+      records,
       buffered: chunks.reduce((n, c) => n + c.count, 0),
       chunks: chunks.length,
     },

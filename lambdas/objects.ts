@@ -1,9 +1,12 @@
 /**
  * Reading CloudTrail objects from S3: which keys to skip, streaming gunzip with a size ceiling,
- * and turning the document into records, with a precise reason for every object or record refused.
+ * and the document's records one at a time, with a precise reason for every object or record refused.
  */
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { decodeInput, skipReason } from '../engine/read.ts';
+import { skipReason } from '../engine/read.ts';
+import { LogDocumentError, type StreamedRecord, streamLogRecords } from '../engine/record-stream.ts';
 import type { CloudTrailRecord } from '../engine/types.ts';
 
 /** CloudTrail's own limit for one event; anything bigger is not a CloudTrail record. */
@@ -21,43 +24,70 @@ export function objectSkipReason(key: string, size: number | undefined): string 
   return null;
 }
 
+/** Decompressed bytes of a body: gunzipped when it starts with the gzip magic, capped at `maxBytes`. */
+async function* decompressed(body: AsyncIterable<Uint8Array>, maxBytes: number): AsyncGenerator<Buffer> {
+  const iterator = body[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) return;
+  const head = Buffer.from(first.value);
+  async function* wire(): AsyncGenerator<Buffer> {
+    let total = head.length;
+    yield head;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      total += next.value.length;
+      if (total > maxBytes) throw new BadObjectError(`object size exceeds the ${maxBytes}-byte limit`);
+      yield Buffer.from(next.value);
+    }
+  }
+  const gzipped = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  let source: AsyncIterable<Buffer> = wire();
+  if (gzipped) {
+    const gunzip = createGunzip();
+    const input = Readable.from(wire());
+    input.on('error', (error) => gunzip.destroy(error));
+    source = input.pipe(gunzip);
+  }
+  let total = 0;
+  try {
+    for await (const chunk of source) {
+      total += chunk.length;
+      if (total > maxBytes) throw new BadObjectError(`decompressed size exceeds the ${maxBytes}-byte limit`);
+      yield chunk;
+    }
+  } catch (error) {
+    // zlib errors carry a code like Z_DATA_ERROR / Z_BUF_ERROR: the content is bad, not the service.
+    const code = (error as { code?: string }).code ?? '';
+    if (gzipped && /^Z_/.test(code))
+      throw new BadObjectError(`not a valid gzip stream (${(error as Error).message})`);
+    if (gzipped && /unexpected end of file/i.test((error as Error).message)) {
+      throw new BadObjectError(`not a valid gzip stream (${(error as Error).message})`);
+    }
+    throw error;
+  }
+}
+
 /**
- * Downloads an object (refusing more than `maxBytes` on the wire) and decompresses it (refusing
- * more than `maxBytes` decompressed), with the engine's decoder so local files and S3 objects agree.
+ * Streams an object's records (refusing more than `maxBytes` on the wire or decompressed): the
+ * object is never held whole, so its size is bounded by time, not memory. Throws BadObjectError
+ * when the object is not a CloudTrail log document; S3 and network errors pass through (retried).
  */
-export async function readObjectText(
+export async function* streamObjectRecords(
   s3: S3Client,
   bucket: string,
   key: string,
   maxBytes: number,
-): Promise<string> {
+): AsyncGenerator<StreamedRecord> {
   const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   if (!response.Body) throw new Error('empty response body');
-  const parts: Buffer[] = [];
-  let total = 0;
-  for await (const part of response.Body as AsyncIterable<Uint8Array>) {
-    total += part.length;
-    if (total > maxBytes) throw new BadObjectError(`object size exceeds the ${maxBytes}-byte limit`);
-    parts.push(Buffer.from(part));
-  }
   try {
-    return decodeInput(Buffer.concat(parts), maxBytes);
+    yield* streamLogRecords(
+      decompressed(response.Body as AsyncIterable<Uint8Array>, maxBytes),
+      MAX_RECORD_BYTES,
+    );
   } catch (error) {
-    throw new BadObjectError((error as Error).message);
+    if (error instanceof LogDocumentError) throw new BadObjectError(error.message);
+    throw error;
   }
-}
-
-/** The records of a CloudTrail log document; BadObjectError when it is not one. */
-export function parseLogDocument(text: string): unknown[] {
-  let document: unknown;
-  try {
-    document = JSON.parse(text);
-  } catch (error) {
-    throw new BadObjectError(`not valid JSON (${(error as Error).message})`);
-  }
-  const records = (document as { Records?: unknown } | null)?.Records;
-  if (!Array.isArray(records)) throw new BadObjectError('not a CloudTrail log document (no "Records" array)');
-  return records;
 }
 
 /** Checks one record; returns the reason it is refused, or null. */
@@ -70,8 +100,5 @@ export function recordProblem(record: unknown): string | null {
   if (missing.length > 0) return `record is missing ${missing.join(', ')}`;
   if (Number.isNaN(Date.parse(r.eventTime as string)))
     return `record eventTime ${JSON.stringify(r.eventTime)} is not a time`;
-  const size = Buffer.byteLength(JSON.stringify(record));
-  if (size > MAX_RECORD_BYTES)
-    return `record is ${size} bytes, over CloudTrail's ${MAX_RECORD_BYTES}-byte event limit`;
-  return null;
+  return null; // its size was checked on the bytes, by the stream
 }

@@ -4,15 +4,27 @@ import { userAgentFamily } from '../useragent.ts';
 type Json = unknown;
 
 /** Every value at the path (arrays marked `[]` are flattened); missing paths give []. */
+const parsedPaths = new Map<string, { segment: string; spread: boolean }[]>();
+/** A path's segments, parsed once (rules test the same few paths on every event). */
+function segmentsOf(path: string): { segment: string; spread: boolean }[] {
+  let segments = parsedPaths.get(path);
+  if (!segments) {
+    segments = path.split('.').map((raw) => {
+      const spread = raw.endsWith('[]');
+      return { segment: spread ? raw.slice(0, -2) : raw, spread };
+    });
+    if (parsedPaths.size < 10_000) parsedPaths.set(path, segments);
+  }
+  return segments;
+}
+
 export function valuesAt(root: Json, path: string): Json[] {
   if (path === '$userAgentFamily') {
     const agent = (root as { userAgent?: unknown })?.userAgent;
     return [userAgentFamily(typeof agent === 'string' ? agent : undefined)];
   }
   let current: Json[] = [root];
-  for (const rawSegment of path.split('.')) {
-    const spread = rawSegment.endsWith('[]');
-    const segment = spread ? rawSegment.slice(0, -2) : rawSegment;
+  for (const { segment, spread } of segmentsOf(path)) {
     const next: Json[] = [];
     for (const value of current) {
       if (value === null || typeof value !== 'object') continue;
