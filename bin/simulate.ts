@@ -18,7 +18,7 @@ import { SessionBuffer } from '../lambdas/buffer.ts';
 import { flush, type FlushReport, SAFETY_MARGIN_MS } from '../lambdas/flush.ts';
 import { DetectionStateStore } from '../lambdas/detection-state.ts';
 import { createIngestHandler, SQS_BATCH_SIZE } from '../lambdas/ingest.ts';
-import { startLocalAws } from '../lambdas/local/emulators.ts';
+import { type AwsUsage, startLocalAws } from '../lambdas/local/emulators.ts';
 import { MemoryLogger } from '../lambdas/log.ts';
 import { MemorySessionLog } from '../lambdas/session-log.ts';
 
@@ -53,6 +53,11 @@ export interface SimulationReport {
   matchesEnrich: boolean;
   enrichedObjects: string[];
   lastFlush: FlushReport | null;
+  /** Billable requests made, uploads of the trail excluded. */
+  usage: AwsUsage;
+  /** Time spent in the handlers (against local emulators, so an upper bound of Lambda time). */
+  ingestMs: number;
+  flushMs: number;
 }
 
 const TRAIL_BUCKET = 'trailmap-trail';
@@ -178,6 +183,9 @@ export async function simulate(folder: string, options: SimulationOptions): Prom
       lookup: options.lookup,
     });
     const index = new RuleIndex(options.rules);
+    const usageBefore = { ...aws.usage };
+    let ingestMs = 0;
+    let flushMs = 0;
     let next = 0;
     let flushRuns = 0;
     let ingestWrites = 0;
@@ -193,14 +201,17 @@ export async function simulate(folder: string, options: SimulationOptions): Prom
       for (let i = 0; i < arrived.length; i += SQS_BATCH_SIZE) {
         const batch = arrived.slice(i, i + SQS_BATCH_SIZE);
         const before = countWrites();
+        const started = performance.now();
         const response = await ingest({
           Records: batch.map((d) => notification(d.key, sizes.get(d.key) ?? 0, d.id)),
         });
+        ingestMs += performance.now() - started;
         ingestWrites += countWrites() - before;
         const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
         // Failed messages come back later, as SQS would redeliver them.
         for (const d of batch) if (failed.has(d.id)) deliveries.push({ ...d, at: clock + FLUSH_EVERY_MS });
       }
+      const flushStarted = performance.now();
       lastFlush = await flush({
         s3: aws.s3,
         buffer,
@@ -211,6 +222,7 @@ export async function simulate(folder: string, options: SimulationOptions): Prom
         now: () => clock,
         lookup: options.lookup,
       });
+      flushMs += performance.now() - flushStarted;
       flushRuns++;
       options.onStep?.(
         `${new Date(clock).toISOString()} delivered ${next}/${deliveries.length}, flushed ${lastFlush.partitions} partitions`,
@@ -222,6 +234,9 @@ export async function simulate(folder: string, options: SimulationOptions): Prom
       clock += FLUSH_EVERY_MS;
     }
     const flushWrites = countWrites() - ingestWrites;
+    const usage = Object.fromEntries(
+      Object.entries(aws.usage).map(([name, value]) => [name, value - usageBefore[name as keyof AwsUsage]]),
+    ) as unknown as AwsUsage;
 
     // The enriched prefix, as an analyst would download it.
     const enrichedKeys: string[] = [];
@@ -278,6 +293,9 @@ export async function simulate(folder: string, options: SimulationOptions): Prom
       signalsWritten: signalRows.length,
       matchesEnrich,
       enrichedObjects: enrichedKeys,
+      usage,
+      ingestMs,
+      flushMs,
       lastFlush,
     };
   } finally {

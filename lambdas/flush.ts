@@ -219,9 +219,18 @@ async function flushPartition(
   );
   next.alerted = [...alerted].filter((id) => liveSignals.has(id));
   if (logLines.length > 0) await deps.sessionLog.write(logLines);
-  await deps.buffer.writeState(partition, next, Math.ceil((now + deps.config.bufferTtlMs) / 1000));
   report.sessionsWritten += emittedSessions.size;
+  // Most partitions hold only calls that could have joined a console session and did not: they
+  // have no state to keep, and writing an empty one for each would dominate the write bill.
+  if (isEmptyState(state) && isEmptyState(next)) return;
+  await deps.buffer.writeState(partition, next, Math.ceil((now + deps.config.bufferTtlMs) / 1000));
 }
+
+const isEmptyState = (state: PartitionState) =>
+  Object.keys(state.written).length === 0 &&
+  Object.keys(state.logged).length === 0 &&
+  state.alerted.length === 0 &&
+  Object.keys(state.starts ?? {}).length === 0;
 
 /** One flush run: every partition that came due since the last run. */
 export async function flush(deps: FlushDependencies): Promise<FlushReport> {

@@ -17,8 +17,63 @@ export interface LocalAws {
   ddb: DynamoDBClient;
   /** DynamoDB write requests made through `ddb` so far, by command. */
   writeRequests: Map<string, number>;
+  /** Billable work done through the clients so far (for cost estimates). */
+  usage: AwsUsage;
   close(): Promise<void>;
 }
+
+export interface AwsUsage {
+  dynamoWriteRequests: number;
+  /** Write request units: one per started KiB of each item written (DynamoDB's on-demand billing). */
+  dynamoWriteUnits: number;
+  dynamoWriteBytes: number;
+  dynamoReadRequests: number;
+  s3Puts: number;
+  s3PutBytes: number;
+  s3Gets: number;
+  s3Deletes: number;
+}
+
+type Attribute = {
+  S?: string;
+  N?: string;
+  B?: Uint8Array;
+  BOOL?: boolean;
+  NULL?: boolean;
+  L?: Attribute[];
+  M?: Record<string, Attribute>;
+  SS?: string[];
+  NS?: string[];
+};
+
+/** DynamoDB's item size: attribute names plus values (strings as UTF-8, binary as bytes). */
+export function itemBytes(item: Record<string, Attribute>): number {
+  let total = 0;
+  for (const [name, value] of Object.entries(item)) total += Buffer.byteLength(name) + attributeBytes(value);
+  return total;
+}
+function attributeBytes(value: Attribute): number {
+  if (value.S !== undefined) return Buffer.byteLength(value.S);
+  if (value.N !== undefined) return Math.ceil(value.N.length / 2) + 1;
+  if (value.B !== undefined) return value.B.byteLength;
+  if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
+  if (value.L) return 3 + value.L.reduce((n, v) => n + 1 + attributeBytes(v), 0);
+  if (value.M) return 3 + itemBytes(value.M);
+  if (value.SS) return value.SS.reduce((n, v) => n + Buffer.byteLength(v), 0);
+  if (value.NS) return value.NS.reduce((n, v) => n + v.length, 0);
+  return 0;
+}
+
+const emptyUsage = (): AwsUsage => ({
+  dynamoWriteRequests: 0,
+  dynamoWriteUnits: 0,
+  dynamoWriteBytes: 0,
+  dynamoReadRequests: 0,
+  s3Puts: 0,
+  s3PutBytes: 0,
+  s3Gets: 0,
+  s3Deletes: 0,
+});
 
 const WRITE_COMMANDS = new Set([
   'PutItemCommand',
@@ -49,23 +104,61 @@ export async function startLocalAws(options: { buckets: string[]; tableName: str
     credentials,
   });
   const writeRequests = new Map<string, number>();
+  const usage = emptyUsage();
   ddb.middlewareStack.add(
     (next, context) => async (args) => {
       const command = context.commandName ?? '';
-      if (WRITE_COMMANDS.has(command)) writeRequests.set(command, (writeRequests.get(command) ?? 0) + 1);
+      if (WRITE_COMMANDS.has(command)) {
+        writeRequests.set(command, (writeRequests.get(command) ?? 0) + 1);
+        usage.dynamoWriteRequests++;
+        const input = args.input as {
+          Item?: Record<string, Attribute>;
+          RequestItems?: Record<string, { PutRequest?: { Item: Record<string, Attribute> } }[]>;
+        };
+        const items = [
+          ...(input.Item ? [input.Item] : []),
+          ...Object.values(input.RequestItems ?? {}).flatMap((requests) =>
+            requests.map((r) => r.PutRequest?.Item ?? {}),
+          ),
+        ];
+        for (const item of items) {
+          const bytes = itemBytes(item);
+          usage.dynamoWriteBytes += bytes;
+          usage.dynamoWriteUnits += Math.max(1, Math.ceil(bytes / 1024));
+        }
+        if (items.length === 0) usage.dynamoWriteUnits++;
+      } else {
+        usage.dynamoReadRequests++;
+      }
       return next(args);
     },
     { step: 'initialize', name: 'countWriteRequests' },
+  );
+  s3.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = context.commandName ?? '';
+      if (command === 'PutObjectCommand') {
+        usage.s3Puts++;
+        const body = (args.input as { Body?: unknown }).Body;
+        usage.s3PutBytes +=
+          typeof body === 'string' ? Buffer.byteLength(body) : ((body as Uint8Array)?.byteLength ?? 0);
+      } else if (command === 'GetObjectCommand') usage.s3Gets++;
+      else if (command === 'DeleteObjectsCommand' || command === 'DeleteObjectCommand') usage.s3Deletes++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countS3Requests' },
   );
 
   for (const bucket of options.buckets) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   await ddb.send(new CreateTableCommand({ TableName: options.tableName, ...BUFFER_TABLE }));
   writeRequests.clear();
+  Object.assign(usage, emptyUsage());
 
   return {
     s3,
     ddb,
     writeRequests,
+    usage,
     async close() {
       s3.destroy();
       ddb.destroy();
