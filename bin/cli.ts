@@ -8,7 +8,9 @@ import { DEFAULT_MAX_INPUT_BYTES, readInputs } from '../engine/read.ts';
 import { DEFAULT_RULES_DIR, formatRuleProblem, loadRules, RuleLoadError } from '../engine/rules/load.ts';
 import { datasetRows, detectionRow } from '../engine/tables.ts';
 import { printable, renderTimeline } from '../engine/timeline.ts';
-import type { InputProblem } from '../engine/types.ts';
+import type { CloudTrailRecord, InputProblem } from '../engine/types.ts';
+import { bufferPartitionOf } from '../engine/route.ts';
+import { principalOf } from '../engine/sessionize.ts';
 import { ruleStats } from './rule-stats.ts';
 
 const FORMATS = ['timeline', 'signals-json', 'sessions-json', 'events-json'] as const;
@@ -85,6 +87,8 @@ function withSelection(command: Command): Command {
 }
 
 interface SelectionOptions {
+  /** Bodies of records outside console sessions are not needed (plain `enrich`). */
+  consoleOnly?: boolean;
   action?: string[];
   match?: string[];
   from?: string;
@@ -94,6 +98,10 @@ interface SelectionOptions {
   region?: string;
   maxInputBytes: number;
 }
+
+/** Records a console session can contain (the pipeline's buffering rule), and identity-less ones (file sessions). */
+const mayJoinConsoleSession = (record: CloudTrailRecord) =>
+  bufferPartitionOf(record) !== null || principalOf(record) === null;
 
 /** Reads the inputs (and LookupEvents), then keeps the events the filters select. */
 async function readSelected(inputs: string[], options: SelectionOptions) {
@@ -120,6 +128,8 @@ async function readSelected(inputs: string[], options: SelectionOptions) {
   const read = await readInputs(inputs, {
     maxInputBytes: options.maxInputBytes,
     onProgress: progress(process.stderr.isTTY === true && inputs.length > 0),
+    // --match reads any field of any record, so every body is kept then.
+    keepRecord: options.consoleOnly && !options.match?.length ? mayJoinConsoleSession : undefined,
   });
   if (options.lookupEvents) {
     const { CloudTrailClient } = await import('@aws-sdk/client-cloudtrail');
@@ -175,7 +185,8 @@ withSelection(
   .action(async (inputs: string[], options) => {
     const format = options.format as Format;
     const rules = loadRulesOrExit(options.rules);
-    const read = await readSelected(inputs, options);
+    // Detections (--out) read every record; sessions and signals only console ones.
+    const read = await readSelected(inputs, { ...options, consoleOnly: !options.out });
     read.problems.forEach(reportProblem);
     const lookup = await addressLookup(options.geoip !== false);
     const result = enrich(read.events, rules, { lookup });

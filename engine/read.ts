@@ -27,6 +27,12 @@ export interface ReadOptions {
   readStdin?: () => Promise<Buffer>;
   /** Called after each input file is read. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Whether to keep a record's body; others keep only eventID, eventTime, eventSource, eventName.
+   * Enriching a big trail needs the bodies of console records only: the rest is most of the
+   * memory (and garbage-collection time). @default every body is kept
+   */
+  keepRecord?: (record: CloudTrailRecord) => boolean;
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
@@ -160,18 +166,92 @@ export function serviceOf(eventSource: string): string {
   return eventSource.replace(/\.amazonaws\.com$/, '');
 }
 
+const kindOf = (value: unknown) =>
+  value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? 'an array'
+      : typeof value === 'object'
+        ? 'an object'
+        : `a ${typeof value}`;
+
+/** Fields the engine reads as text: a record with anything else there is refused, not guessed at. */
+const TEXT_FIELDS = [
+  'eventID',
+  'awsRegion',
+  'sourceIPAddress',
+  'userAgent',
+  'sessionCredentialFromConsole',
+] as const;
+const IDENTITY_TEXT_FIELDS = [
+  'type',
+  'arn',
+  'accountId',
+  'accessKeyId',
+  'userName',
+  'principalId',
+  'invokedBy',
+] as const;
+
+/** Why a record's shape cannot be read (wrong types where the engine expects text), or null. */
+export function recordShapeProblem(record: CloudTrailRecord): string | null {
+  const core = ['eventTime', 'eventSource', 'eventName'] as const;
+  const missing = core.filter(
+    (field) => record[field] === undefined || record[field] === null || record[field] === '',
+  );
+  if (missing.length > 0) return `missing ${missing.join(', ')}`;
+  for (const field of core) {
+    if (typeof record[field] !== 'string') return `${field} is ${kindOf(record[field])} (expected a string)`;
+  }
+  for (const field of TEXT_FIELDS) {
+    const value = record[field];
+    if (value !== undefined && value !== null && typeof value !== 'string')
+      return `${field} is ${kindOf(value)} (expected a string)`;
+  }
+  const identity = record.userIdentity as unknown;
+  if (identity === undefined || identity === null) return null;
+  if (typeof identity !== 'object' || Array.isArray(identity))
+    return `userIdentity is ${kindOf(identity)} (expected an object)`;
+  const fields = identity as Record<string, unknown>;
+  for (const field of IDENTITY_TEXT_FIELDS) {
+    const value = fields[field];
+    if (value !== undefined && value !== null && typeof value !== 'string')
+      return `userIdentity.${field} is ${kindOf(value)} (expected a string)`;
+  }
+  const context = fields.sessionContext as Record<string, unknown> | undefined | null;
+  if (context !== undefined && context !== null) {
+    if (typeof context !== 'object' || Array.isArray(context))
+      return `userIdentity.sessionContext is ${kindOf(context)} (expected an object)`;
+    const issuer = context.sessionIssuer as Record<string, unknown> | undefined | null;
+    if (issuer !== undefined && issuer !== null) {
+      if (typeof issuer !== 'object' || Array.isArray(issuer))
+        return `userIdentity.sessionContext.sessionIssuer is ${kindOf(issuer)} (expected an object)`;
+      for (const field of ['arn', 'userName', 'type', 'principalId', 'accountId']) {
+        const value = issuer[field];
+        if (value !== undefined && value !== null && typeof value !== 'string')
+          return `userIdentity.sessionContext.sessionIssuer.${field} is ${kindOf(value)} (expected a string)`;
+      }
+    }
+  }
+  return null;
+}
+
 /** Validates one record's core fields; a record without eventID gets a content-derived one. */
 export function toTrailEvent(record: CloudTrailRecord, source: string, index: number): TrailEvent {
-  const missing = (['eventTime', 'eventSource', 'eventName'] as const).filter(
-    (field) => typeof record[field] !== 'string' || record[field] === '',
-  );
-  if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}`);
+  const problem = recordShapeProblem(record);
+  if (problem) throw new Error(problem);
   const time = Date.parse(record.eventTime as string);
   if (Number.isNaN(time)) throw new Error(`eventTime ${JSON.stringify(record.eventTime)} is not a timestamp`);
-  const id =
-    typeof record.eventID === 'string' && record.eventID !== ''
-      ? record.eventID
-      : `synthetic-${createHash('sha256').update(JSON.stringify(record)).digest('hex').slice(0, 32)}`;
+  let id = record.eventID as string | undefined;
+  if (!id) {
+    let text: string;
+    try {
+      text = JSON.stringify(record);
+    } catch {
+      throw new Error('record is nested too deeply to read');
+    }
+    id = `synthetic-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+  }
   return {
     id,
     time,
@@ -186,13 +266,19 @@ export function readEventsFromBytes(
   bytes: Buffer,
   source: string,
   maxBytes = DEFAULT_MAX_INPUT_BYTES,
+  keepRecord?: (record: CloudTrailRecord) => boolean,
 ): { events: TrailEvent[]; problems: InputProblem[] } {
   const { items, lineProblems } = parseItems(decodeInput(bytes, maxBytes));
   const problems: InputProblem[] = lineProblems.map((p) => ({ source, index: p.index, reason: p.reason }));
   const events: TrailEvent[] = [];
   items.forEach((item, index) => {
     try {
-      events.push(toTrailEvent(unwrapRecord(item), source, index));
+      const event = toTrailEvent(unwrapRecord(item), source, index);
+      if (keepRecord && !keepRecord(event.record)) {
+        const { eventID, eventTime, eventSource, eventName } = event.record;
+        event.record = { eventID: event.id ?? eventID, eventTime, eventSource, eventName };
+      }
+      events.push(event);
     } catch (error) {
       problems.push({ source, index, reason: (error as Error).message });
     }
@@ -222,7 +308,7 @@ export async function readInputs(inputs: string[], options: ReadOptions = {}): P
     try {
       const bytes =
         file === '-' ? await (options.readStdin ?? readAllStdin)() : await readSized(file, maxBytes);
-      const { events, problems } = readEventsFromBytes(bytes, file, maxBytes);
+      const { events, problems } = readEventsFromBytes(bytes, file, maxBytes, options.keepRecord);
       result.events.push(...events);
       result.problems.push(...problems);
       result.sources.push(file);

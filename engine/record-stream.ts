@@ -18,6 +18,8 @@ const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
 const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 const PREFIX_LIMIT = 4096;
+/** Deeper records are refused: real CloudTrail records nest a few dozen levels at most. */
+export const MAX_RECORD_DEPTH = 256;
 
 /**
  * Yields every element of the top-level `Records` array: parsed, or with the reason it was refused
@@ -37,6 +39,12 @@ export async function* streamLogRecords(
     if (next.done) throw new LogDocumentError(describePrefix(prefix, true));
     prefix = Buffer.concat([prefix, Buffer.from(next.value)]);
     const start = arrayStart(prefix);
+    if (start === 'bad' && startsObject(prefix)) {
+      // Valid JSON with other keys first (not how CloudTrail writes): read it whole (the caller
+      // bounds the size) and parse it as one document.
+      yield* wholeDocument(prefix, iterator);
+      return;
+    }
     if (start === 'bad') throw new LogDocumentError(describePrefix(prefix, false));
     if (start !== null) rest = prefix.subarray(start);
     else if (prefix.length > PREFIX_LIMIT) throw new LogDocumentError(describePrefix(prefix, false));
@@ -45,6 +53,7 @@ export async function* streamLogRecords(
   // Phase 2: the elements, then the closing '}'.
   let index = 0;
   let depth = 0; // nesting inside the current element
+  let deepest = 0;
   let inString = false;
   let escaped = false;
   let inElement = false;
@@ -57,6 +66,13 @@ export async function* streamLogRecords(
     const piece = chunk.subarray(start, end);
     size += piece.length;
     const at = index++;
+    const tooDeep = deepest > MAX_RECORD_DEPTH;
+    deepest = 0;
+    if (tooDeep) {
+      parts = [];
+      size = 0;
+      return { index: at, problem: `record is nested deeper than ${MAX_RECORD_DEPTH} levels` };
+    }
     if (size > maxRecordBytes) {
       const result = { index: at, problem: `record is ${size} bytes, over the ${maxRecordBytes}-byte limit` };
       parts = [];
@@ -107,8 +123,9 @@ export async function* streamLogRecords(
         depth = 0;
       }
       if (byte === QUOTE) inString = true;
-      else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) depth++;
-      else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+      else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+        if (++depth > deepest) deepest = depth;
+      } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
         if (depth === 0) {
           // `]` closes the array right after a scalar element.
           if (byte !== CLOSE_BRACKET) throw new LogDocumentError(`unexpected '}' after record ${index}`);
@@ -148,6 +165,54 @@ export async function* streamLogRecords(
         : 'unexpected content after the Records array',
     );
   }
+}
+
+function startsObject(bytes: Buffer): boolean {
+  const text = bytes
+    .subarray(0, 64)
+    .toString('utf8')
+    .replace(/^\ufeff/, '')
+    .trimStart();
+  return text.startsWith('{');
+}
+
+async function* wholeDocument(
+  head: Buffer,
+  iterator: AsyncIterator<Uint8Array>,
+): AsyncGenerator<StreamedRecord> {
+  const parts = [head];
+  for (let next = await iterator.next(); !next.done; next = await iterator.next())
+    parts.push(Buffer.from(next.value));
+  let document: unknown;
+  try {
+    document = JSON.parse(
+      Buffer.concat(parts)
+        .toString('utf8')
+        .replace(/^\ufeff/, ''),
+    );
+  } catch (error) {
+    throw new LogDocumentError(`not valid JSON (${(error as Error).message})`);
+  }
+  const records = (document as { Records?: unknown }).Records;
+  if (!Array.isArray(records))
+    throw new LogDocumentError('not a CloudTrail log document (no "Records" array)');
+  for (const [index, record] of records.entries()) {
+    yield nestedDeeperThan(record, MAX_RECORD_DEPTH)
+      ? { index, problem: `record is nested deeper than ${MAX_RECORD_DEPTH} levels` }
+      : { index, record };
+  }
+}
+
+/** Whether a parsed value nests deeper than `max` (iterative: deep input must not overflow the stack). */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** Offset just past `{"Records":[` (whitespace allowed), null if more bytes are needed, or 'bad'. */

@@ -121,8 +121,21 @@ export async function readObjectChunks(
   try {
     for await (const item of streamObjectRecords(deps.s3, ref.bucket, ref.key, deps.config.maxObjectBytes)) {
       records++;
-      const problem = 'problem' in item ? item.problem : recordProblem(item.record);
-      if (problem) {
+      let problem = 'problem' in item ? item.problem : null;
+      const candidate = 'record' in item ? item.record : null;
+      if (!problem && (!candidate || typeof candidate !== 'object' || Array.isArray(candidate)))
+        problem = 'record is not a JSON object';
+      let event: TrailEvent | undefined;
+      if (!problem) {
+        try {
+          event = toTrailEvent((item as { record: CloudTrailRecord }).record, ref.key, item.index);
+          problem = recordProblem(event.record);
+          if (problem) event = undefined;
+        } catch (error) {
+          problem = `record ${(error as Error).message}`;
+        }
+      }
+      if (!event) {
         outcome.refusedRecords++;
         deps.logger.error('record rejected', {
           bucket: ref.bucket,
@@ -132,8 +145,7 @@ export async function readObjectChunks(
         });
         continue;
       }
-      const record = (item as { record: CloudTrailRecord }).record;
-      const event = toTrailEvent(record, ref.key, item.index);
+      const record = event.record;
       if (detections.length > 0 && matchesAnyDetection(event, detections, deps.lookup))
         candidates.push(event);
       const partition = bufferPartitionOf(record);

@@ -27,9 +27,14 @@ export function objectSkipReason(key: string, size: number | undefined): string 
 /** Decompressed bytes of a body: gunzipped when it starts with the gzip magic, capped at `maxBytes`. */
 async function* decompressed(body: AsyncIterable<Uint8Array>, maxBytes: number): AsyncGenerator<Buffer> {
   const iterator = body[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  if (first.done) return;
-  const head = Buffer.from(first.value);
+  // The gzip magic is two bytes; the network may hand over one at first.
+  let head = Buffer.alloc(0);
+  while (head.length < 2) {
+    const next = await iterator.next();
+    if (next.done) break;
+    head = Buffer.concat([head, Buffer.from(next.value)]);
+  }
+  if (head.length === 0) return;
   async function* wire(): AsyncGenerator<Buffer> {
     let total = head.length;
     yield head;
@@ -90,15 +95,10 @@ export async function* streamObjectRecords(
   }
 }
 
-/** Checks one record; returns the reason it is refused, or null. */
+/** Checks what ingest needs beyond the engine's shape checks: an eventID (idempotent buffering). */
 export function recordProblem(record: unknown): string | null {
   if (!record || typeof record !== 'object' || Array.isArray(record)) return 'record is not a JSON object';
-  const r = record as CloudTrailRecord;
-  const missing = (['eventID', 'eventTime', 'eventSource', 'eventName'] as const).filter(
-    (field) => typeof r[field] !== 'string' || r[field] === '',
-  );
-  if (missing.length > 0) return `record is missing ${missing.join(', ')}`;
-  if (Number.isNaN(Date.parse(r.eventTime as string)))
-    return `record eventTime ${JSON.stringify(r.eventTime)} is not a time`;
-  return null; // its size was checked on the bytes, by the stream
+  const id = (record as CloudTrailRecord).eventID;
+  if (typeof id !== 'string' || id === '') return 'record is missing eventID';
+  return null;
 }

@@ -28,6 +28,8 @@ export interface AwsUsage {
   dynamoWriteUnits: number;
   dynamoWriteBytes: number;
   dynamoReadRequests: number;
+  /** Read request units, strongly consistent (one per started 4 KiB read per request): an upper bound. */
+  dynamoReadUnits: number;
   s3Puts: number;
   s3PutBytes: number;
   s3Gets: number;
@@ -69,6 +71,7 @@ const emptyUsage = (): AwsUsage => ({
   dynamoWriteUnits: 0,
   dynamoWriteBytes: 0,
   dynamoReadRequests: 0,
+  dynamoReadUnits: 0,
   s3Puts: 0,
   s3PutBytes: 0,
   s3Gets: 0,
@@ -127,10 +130,20 @@ export async function startLocalAws(options: { buckets: string[]; tableName: str
           usage.dynamoWriteUnits += Math.max(1, Math.ceil(bytes / 1024));
         }
         if (items.length === 0) usage.dynamoWriteUnits++;
-      } else {
-        usage.dynamoReadRequests++;
+        return next(args);
       }
-      return next(args);
+      const result = await next(args);
+      const output = result.output as {
+        Item?: Record<string, Attribute>;
+        Items?: Record<string, Attribute>[];
+      };
+      const read = [...(output.Item ? [output.Item] : []), ...(output.Items ?? [])];
+      usage.dynamoReadRequests++;
+      usage.dynamoReadUnits += Math.max(
+        1,
+        Math.ceil(read.reduce((n, item) => n + itemBytes(item), 0) / 4096),
+      );
+      return result;
     },
     { step: 'initialize', name: 'countWriteRequests' },
   );
