@@ -1,4 +1,5 @@
 /** The `trailmap` command line: wires options to the engine and prints results. */
+import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { renderAlerts, riskySignalsOf } from '../engine/alerts.ts';
 import { writeDataset } from '../engine/dataset.ts';
@@ -8,9 +9,7 @@ import { DEFAULT_MAX_INPUT_BYTES, readInputs } from '../engine/read.ts';
 import { DEFAULT_RULES_DIR, formatRuleProblem, loadRules, RuleLoadError } from '../engine/rules/load.ts';
 import { datasetRows, detectionRow } from '../engine/tables.ts';
 import { printable, renderTimeline } from '../engine/timeline.ts';
-import type { CloudTrailRecord, InputProblem } from '../engine/types.ts';
-import { bufferPartitionOf } from '../engine/route.ts';
-import { principalOf } from '../engine/sessionize.ts';
+import type { InputProblem } from '../engine/types.ts';
 import { ruleStats } from './rule-stats.ts';
 
 const FORMATS = ['timeline', 'signals-json', 'sessions-json', 'events-json'] as const;
@@ -99,10 +98,6 @@ interface SelectionOptions {
   maxInputBytes: number;
 }
 
-/** Records a console session can contain (the pipeline's buffering rule), and identity-less ones (file sessions). */
-const mayJoinConsoleSession = (record: CloudTrailRecord) =>
-  bufferPartitionOf(record) !== null || principalOf(record) === null;
-
 /** Reads the inputs (and LookupEvents), then keeps the events the filters select. */
 async function readSelected(inputs: string[], options: SelectionOptions) {
   const { buildEventFilter, FilterError, timeBounds } = await import('../engine/filter.ts');
@@ -129,7 +124,8 @@ async function readSelected(inputs: string[], options: SelectionOptions) {
     maxInputBytes: options.maxInputBytes,
     onProgress: progress(process.stderr.isTTY === true && inputs.length > 0),
     // --match reads any field of any record, so every body is kept then.
-    keepRecord: options.consoleOnly && !options.match?.length ? mayJoinConsoleSession : undefined,
+    bodies: options.consoleOnly && !options.match?.length ? 'console' : 'all',
+    workers: Math.min(4, availableParallelism()),
   });
   if (options.lookupEvents) {
     const { CloudTrailClient } = await import('@aws-sdk/client-cloudtrail');

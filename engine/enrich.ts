@@ -26,6 +26,12 @@ export interface Enrichment {
 }
 
 const isoSeconds = (time: number) => new Date(time).toISOString().replace('.000Z', 'Z');
+const CANONICAL_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+/** The event's time as ISO-8601 seconds: CloudTrail's own text when it already is (most are). */
+const timeText = (event: TrailEvent) =>
+  typeof event.record.eventTime === 'string' && CANONICAL_TIME.test(event.record.eventTime)
+    ? event.record.eventTime
+    : isoSeconds(event.time);
 
 /** Keeps the first copy of each eventID: trails deliver some records twice. */
 export function dedupe(events: readonly TrailEvent[]): { unique: TrailEvent[]; duplicates: number } {
@@ -48,16 +54,20 @@ export function enrich(
   const { unique, duplicates } = dedupe(input);
   const { sessions: groups, other } = sessionize(unique);
   const sessions: EnrichedSession[] = [];
-  const events: EventEnrichment[] = [];
-  const entry = (event: TrailEvent, sessionId: string | null, signal: Signal | null): EventEnrichment => ({
-    eventId: event.id,
-    eventTime: isoSeconds(event.time),
-    ref: event.ref,
-    sessionId,
-    signalId: signal?.id ?? null,
-    label: signal?.label ?? null,
-    origin: event.origin,
-  });
+  const timed: { time: number; entry: EventEnrichment }[] = [];
+  const add = (event: TrailEvent, sessionId: string | null, signal: Signal | null) =>
+    timed.push({
+      time: event.time,
+      entry: {
+        eventId: event.id,
+        eventTime: timeText(event),
+        ref: event.ref,
+        sessionId,
+        signalId: signal?.id ?? null,
+        label: signal?.label ?? null,
+        origin: event.origin,
+      },
+    });
 
   for (const group of groups) {
     const { matches, unmapped } = mapSession(group.events, index);
@@ -69,11 +79,16 @@ export function enrich(
     const contexts = matches.map((match) => contextOf(match.events[0], summary));
     sessions.push({ summary, signals, contexts, unmapped });
     matches.forEach((match, i) => {
-      for (const event of match.events) events.push(entry(event, group.id, signals[i]));
+      for (const event of match.events) add(event, group.id, signals[i]);
     });
-    for (const event of unmapped) events.push(entry(event, group.id, null));
+    for (const event of unmapped) add(event, group.id, null);
   }
-  for (const event of other) events.push(entry(event, null, null));
-  events.sort((a, b) => a.eventTime.localeCompare(b.eventTime) || a.eventId.localeCompare(b.eventId));
+  for (const event of other) add(event, null, null);
+  // By time, then eventID (code units: no locale-aware comparison of a million ids).
+  timed.sort(
+    (a, b) =>
+      a.time - b.time || (a.entry.eventId < b.entry.eventId ? -1 : a.entry.eventId > b.entry.eventId ? 1 : 0),
+  );
+  const events = timed.map((t) => t.entry);
   return { sessions, events, other, duplicateEventCount: duplicates };
 }

@@ -7,6 +7,9 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { readInWorkers } from './read-parallel.ts';
+import { mayJoinConsoleSession } from './route.ts';
+import { principalOf } from './sessionize.ts';
 import type { CloudTrailRecord, InputProblem, TrailEvent } from './types.ts';
 
 /** Default ceiling on one input's decompressed size; CloudTrail objects are ≤ 50 MB compressed. */
@@ -28,11 +31,13 @@ export interface ReadOptions {
   /** Called after each input file is read. */
   onProgress?: (done: number, total: number) => void;
   /**
-   * Whether to keep a record's body; others keep only eventID, eventTime, eventSource, eventName.
-   * Enriching a big trail needs the bodies of console records only: the rest is most of the
-   * memory (and garbage-collection time). @default every body is kept
+   * `console` keeps the bodies of records a console session can contain; the others keep only
+   * eventID, eventTime, eventSource and eventName. Enriching a big trail needs no more, and the
+   * rest is most of the memory (and garbage-collection time). @default 'all'
    */
-  keepRecord?: (record: CloudTrailRecord) => boolean;
+  bodies?: 'all' | 'console';
+  /** Worker threads that read and parse files in parallel (1: in this thread). @default 1 */
+  workers?: number;
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
@@ -261,12 +266,27 @@ export function toTrailEvent(record: CloudTrailRecord, source: string, index: nu
   };
 }
 
+/**
+ * What is kept of a record no console session can contain: its name and time, and who made it
+ * (so it still reads as a programmatic call of that principal, not as an identity-less event).
+ */
+export function slimRecord(event: TrailEvent): CloudTrailRecord {
+  const { eventTime, eventSource, eventName, userIdentity } = event.record;
+  return {
+    eventID: event.id,
+    eventTime,
+    eventSource,
+    eventName,
+    userIdentity: { type: userIdentity?.type, arn: principalOf(event.record) ?? undefined },
+  };
+}
+
 /** Parses one input's bytes; record-level problems are collected, not thrown. */
 export function readEventsFromBytes(
   bytes: Buffer,
   source: string,
   maxBytes = DEFAULT_MAX_INPUT_BYTES,
-  keepRecord?: (record: CloudTrailRecord) => boolean,
+  bodies: 'all' | 'console' = 'all',
 ): { events: TrailEvent[]; problems: InputProblem[] } {
   const { items, lineProblems } = parseItems(decodeInput(bytes, maxBytes));
   const problems: InputProblem[] = lineProblems.map((p) => ({ source, index: p.index, reason: p.reason }));
@@ -274,10 +294,7 @@ export function readEventsFromBytes(
   items.forEach((item, index) => {
     try {
       const event = toTrailEvent(unwrapRecord(item), source, index);
-      if (keepRecord && !keepRecord(event.record)) {
-        const { eventID, eventTime, eventSource, eventName } = event.record;
-        event.record = { eventID: event.id ?? eventID, eventTime, eventSource, eventName };
-      }
+      if (bodies === 'console' && !mayJoinConsoleSession(event.record)) event.record = slimRecord(event);
       events.push(event);
     } catch (error) {
       problems.push({ source, index, reason: (error as Error).message });
@@ -292,9 +309,31 @@ async function readAllStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** One file read: its events and problems, or why it could not be read at all. */
+export interface FileRead {
+  events: TrailEvent[];
+  problems: InputProblem[];
+  read: boolean;
+}
+
+export async function readOneFile(
+  file: string,
+  maxBytes: number,
+  bodies: 'all' | 'console',
+  readStdin: () => Promise<Buffer> = readAllStdin,
+): Promise<FileRead> {
+  try {
+    const bytes = file === '-' ? await readStdin() : await readSized(file, maxBytes);
+    return { ...readEventsFromBytes(bytes, file, maxBytes, bodies), read: true };
+  } catch (error) {
+    return { events: [], problems: [{ source: file, reason: describeFsError(error) }], read: false };
+  }
+}
+
 /** Reads every input; never throws for a bad input, reports it instead. */
 export async function readInputs(inputs: string[], options: ReadOptions = {}): Promise<ReadResult> {
   const maxBytes = options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
+  const bodies = options.bodies ?? 'all';
   const result: ReadResult = { events: [], problems: [], sources: [], skipped: [] };
   const files: string[] = [];
   for (const input of inputs) {
@@ -304,20 +343,31 @@ export async function readInputs(inputs: string[], options: ReadOptions = {}): P
       result.problems.push({ source: input, reason: describeFsError(error) });
     }
   }
+  const workers = Math.min(options.workers ?? 1, Math.floor(files.length / 4));
+  const reads =
+    workers > 1 && !files.includes('-')
+      ? await readInWorkers(files, { maxBytes, bodies, workers, onProgress: options.onProgress })
+      : await readHere(files, maxBytes, bodies, options);
+  reads.forEach((read, position) => {
+    for (const event of read.events) result.events.push(event);
+    result.problems.push(...read.problems);
+    if (read.read) result.sources.push(files[position]);
+  });
+  return result;
+}
+
+async function readHere(
+  files: string[],
+  maxBytes: number,
+  bodies: 'all' | 'console',
+  options: ReadOptions,
+): Promise<FileRead[]> {
+  const reads: FileRead[] = [];
   for (const [position, file] of files.entries()) {
-    try {
-      const bytes =
-        file === '-' ? await (options.readStdin ?? readAllStdin)() : await readSized(file, maxBytes);
-      const { events, problems } = readEventsFromBytes(bytes, file, maxBytes, options.keepRecord);
-      result.events.push(...events);
-      result.problems.push(...problems);
-      result.sources.push(file);
-    } catch (error) {
-      result.problems.push({ source: file, reason: describeFsError(error) });
-    }
+    reads.push(await readOneFile(file, maxBytes, bodies, options.readStdin));
     options.onProgress?.(position + 1, files.length);
   }
-  return result;
+  return reads;
 }
 
 async function readSized(file: string, maxBytes: number): Promise<Buffer> {

@@ -18,3 +18,8 @@ export function bufferPartitionOf(record: CloudTrailRecord): string | null {
   if (isConsoleEvent(record) || joinsConsoleSessionByKey(record)) return principal;
   return null;
 }
+
+/** Records a console session can contain, and identity-less ones (`enrich` makes file sessions of them). */
+export function mayJoinConsoleSession(record: CloudTrailRecord): boolean {
+  return bufferPartitionOf(record) !== null || principalOf(record) === null;
+}
