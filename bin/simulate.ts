@@ -5,7 +5,7 @@
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { SQSEvent } from 'aws-lambda';
 import { type DetectionRule, loadDetections, type SourceLookup } from '../engine/detect.ts';
 import { enrich } from '../engine/enrich.ts';
@@ -240,14 +240,18 @@ export async function simulate(folder: string, options: SimulationOptions): Prom
 
     // The enriched prefix, as an analyst would download it.
     const enrichedKeys: string[] = [];
-    let token: string | undefined;
-    do {
+    // Listed with ListObjects (v1) and markers: s3rver's v2 continuation tokens need DES, which
+    // OpenSSL 3 no longer offers, so every truncated v2 listing fails there.
+    let marker: string | undefined;
+    for (;;) {
       const page = await aws.s3.send(
-        new ListObjectsV2Command({ Bucket: ENRICHED_BUCKET, Prefix: PREFIX, ContinuationToken: token }),
+        new ListObjectsCommand({ Bucket: ENRICHED_BUCKET, Prefix: PREFIX, Marker: marker }),
       );
-      enrichedKeys.push(...(page.Contents ?? []).map((c) => c.Key!));
-      token = page.NextContinuationToken;
-    } while (token);
+      const keys = (page.Contents ?? []).map((c) => c.Key!);
+      enrichedKeys.push(...keys);
+      if (!page.IsTruncated || keys.length === 0) break;
+      marker = keys[keys.length - 1];
+    }
     const { gunzipSync } = await import('node:zlib');
     const signalRows: string[] = [];
     for (const key of enrichedKeys.sort()) {

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { BUFFER_TABLE } from '../buffer.ts';
@@ -161,6 +161,39 @@ export async function startLocalAws(options: { buckets: string[]; tableName: str
     },
     { step: 'initialize', name: 'countS3Requests' },
   );
+  // s3rver acknowledges a PutObject before its file is fully on disk; real S3 reads after write.
+  // Each put waits until a separate (unmetered) client reads back exactly the bytes written.
+  const reader = new S3Client({
+    endpoint: `http://127.0.0.1:${s3Port}`,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials,
+  });
+  s3.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Bucket?: string; Key?: string; Body?: unknown };
+      let result: Awaited<ReturnType<typeof next>>;
+      try {
+        result = await next(args);
+      } catch (error) {
+        // Name the call: an emulator error deep in a long simulation is otherwise anonymous.
+        (error as Error).message += ` (${context.commandName} ${input.Bucket ?? ''}/${input.Key ?? ''})`;
+        throw error;
+      }
+      if (context.commandName !== 'PutObjectCommand' || !(input.Body instanceof Uint8Array)) return result;
+      const body = Buffer.from(input.Body);
+      for (let attempt = 0; attempt < 200; attempt++) {
+        const stored = await reader
+          .send(new GetObjectCommand({ Bucket: input.Bucket, Key: input.Key }))
+          .then(async (o) => Buffer.from(await o.Body!.transformToByteArray()))
+          .catch(() => null);
+        if (stored?.equals(body)) return result;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      throw new Error(`s3rver never stored ${input.Key} (emulator problem, not a pipeline failure)`);
+    },
+    { step: 'initialize', name: 'readAfterWrite' },
+  );
 
   for (const bucket of options.buckets) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   await ddb.send(new CreateTableCommand({ TableName: options.tableName, ...BUFFER_TABLE }));
@@ -174,6 +207,7 @@ export async function startLocalAws(options: { buckets: string[]; tableName: str
     usage,
     async close() {
       s3.destroy();
+      reader.destroy();
       ddb.destroy();
       await s3rver.close();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
