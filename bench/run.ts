@@ -212,7 +212,7 @@ try {
   );
   say(
     `  per 1,000 console events: ${perConsole(u.dynamoWriteRequests).toFixed(1)} write requests, ${int(perConsole(u.dynamoWriteUnits))} write units, ` +
-      `${mb(perConsole(u.dynamoWriteBytes))} written, ${int(perConsole(u.dynamoReadUnits))} read units`,
+      `${int(perConsole(u.dynamoWriteBytes) / 1024)} KiB written, ${int(perConsole(u.dynamoReadUnits))} read units`,
   );
   say(`  S3 per 1,000 events: ${perEvent(u.s3Puts).toFixed(2)} PUTs, ${perEvent(u.s3Gets).toFixed(2)} GETs`);
 
