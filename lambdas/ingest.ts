@@ -22,6 +22,7 @@ import {
   type SourceLookup,
 } from '../engine/detect.ts';
 import { toTrailEvent } from '../engine/read.ts';
+import type { StreamedRecord } from '../engine/record-stream.ts';
 import { detectionRow } from '../engine/tables.ts';
 import type { CloudTrailRecord, TrailEvent } from '../engine/types.ts';
 import { type ChunkItem, chunkItems, type SessionBuffer } from './buffer.ts';
@@ -94,6 +95,22 @@ export function objectsOf(message: SQSRecord): ObjectRef[] {
   });
 }
 
+/** A streamed record as an event, or why it is refused (the engine's shape checks, then an eventID). */
+function checkedEvent(item: StreamedRecord, key: string): { event: TrailEvent } | { problem: string } {
+  if ('problem' in item) return { problem: item.problem };
+  const record = item.record;
+  if (!record || typeof record !== 'object' || Array.isArray(record))
+    return { problem: 'record is not a JSON object' };
+  let event: TrailEvent;
+  try {
+    event = toTrailEvent(record as CloudTrailRecord, key, item.index);
+  } catch (error) {
+    return { problem: `record ${(error as Error).message}` };
+  }
+  const problem = recordProblem(event.record);
+  return problem ? { problem } : { event };
+}
+
 /** Reads one object and cuts its console records into chunks; throws only for failures worth retrying. */
 export async function readObjectChunks(
   ref: ObjectRef,
@@ -121,30 +138,18 @@ export async function readObjectChunks(
   try {
     for await (const item of streamObjectRecords(deps.s3, ref.bucket, ref.key, deps.config.maxObjectBytes)) {
       records++;
-      let problem = 'problem' in item ? item.problem : null;
-      const candidate = 'record' in item ? item.record : null;
-      if (!problem && (!candidate || typeof candidate !== 'object' || Array.isArray(candidate)))
-        problem = 'record is not a JSON object';
-      let event: TrailEvent | undefined;
-      if (!problem) {
-        try {
-          event = toTrailEvent((item as { record: CloudTrailRecord }).record, ref.key, item.index);
-          problem = recordProblem(event.record);
-          if (problem) event = undefined;
-        } catch (error) {
-          problem = `record ${(error as Error).message}`;
-        }
-      }
-      if (!event) {
+      const checked = checkedEvent(item, ref.key);
+      if ('problem' in checked) {
         outcome.refusedRecords++;
         deps.logger.error('record rejected', {
           bucket: ref.bucket,
           key: ref.key,
           index: item.index,
-          reason: problem,
+          reason: checked.problem,
         });
         continue;
       }
+      const { event } = checked;
       const record = event.record;
       if (detections.length > 0 && matchesAnyDetection(event, detections, deps.lookup))
         candidates.push(event);
