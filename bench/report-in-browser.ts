@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.ts';
 import { writeSyntheticTrail } from './synthetic-trail.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -36,18 +36,7 @@ export async function measureReport(events: number): Promise<ReportFigures> {
       maxBuffer: 64 * 1024 * 1024,
     });
     const buildMs = performance.now() - t;
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
       const time = async (step: () => Promise<unknown>) => {

@@ -63,7 +63,7 @@ async function addressLookup(enabled: boolean) {
   return (address: string | undefined) => db.lookup(address ?? '');
 }
 
-/** The filters and live source `enrich` and `detect` share. */
+/** The input options, filters and live source that `enrich`, `detect` and `report` share. */
 function withSelection(command: Command): Command {
   return command
     .option(
@@ -82,7 +82,13 @@ function withSelection(command: Command): Command {
       'also read from the CloudTrail LookupEvents API (e.g. AccessKeyId=ASIA…)',
     )
     .option('--region <region>', 'AWS region for --lookup-events (default from the environment)')
-    .option('--no-geoip', 'do not locate source addresses (country, network) with the offline GeoIP data');
+    .option('--no-geoip', 'do not locate source addresses (country, network) with the offline GeoIP data')
+    .option(
+      '--max-input-bytes <n>',
+      'largest decompressed input accepted',
+      positiveInt,
+      DEFAULT_MAX_INPUT_BYTES,
+    );
 }
 
 interface SelectionOptions {
@@ -172,12 +178,6 @@ withSelection(
   )
   .option('--show-suppressed', 'show background (Suppress*) signals in the timeline', false)
   .option('--no-color', 'never colour the timeline')
-  .option(
-    '--max-input-bytes <n>',
-    'largest decompressed input accepted',
-    positiveInt,
-    DEFAULT_MAX_INPUT_BYTES,
-  )
   .action(async (inputs: string[], options) => {
     const format = options.format as Format;
     const rules = loadRulesOrExit(options.rules);
@@ -228,12 +228,6 @@ withSelection(
   .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
   .option('--rules <dir>', 'signal rules folder', DEFAULT_RULES_DIR)
   .option('--detections <dir>', 'detection rules folder', DEFAULT_DETECTIONS_DIR)
-  .option(
-    '--max-input-bytes <n>',
-    'largest decompressed input accepted',
-    positiveInt,
-    DEFAULT_MAX_INPUT_BYTES,
-  )
   .action(async (inputs: string[], options) => {
     const detections = loadDetectionsOrExit(options.detections);
     const rules = loadRulesOrExit(options.rules);
@@ -261,12 +255,6 @@ withSelection(
   .option('--title <text>', 'report title', 'Trailmap report')
   .option('--rules <dir>', 'signal rules folder', DEFAULT_RULES_DIR)
   .option('--detections <dir>', 'detection rules folder', DEFAULT_DETECTIONS_DIR)
-  .option(
-    '--max-input-bytes <n>',
-    'largest decompressed input accepted',
-    positiveInt,
-    DEFAULT_MAX_INPUT_BYTES,
-  )
   .action(async (inputs: string[], options) => {
     const { writeFile } = await import('node:fs/promises');
     const { renderReport } = await import('../report/render.ts');

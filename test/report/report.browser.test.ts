@@ -4,20 +4,19 @@
  * and a hostile trail proves log values are shown as text, never run as HTML.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../bench/chromium.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Where the screenshot goes (out/ is not committed); the closing note of issue 8 names it. */
 export const SCREENSHOT = join(ROOT, 'out', 'report-screenshot.png');
 
-const CHROMIUM = '/usr/bin/chromium';
 let browser: Browser;
 let dir: string;
 
@@ -44,22 +43,8 @@ async function open(file: string): Promise<{ page: Page; errors: string[]; reque
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (bash scripts/install-chromium.sh)`);
-  }
   dir = await mkdtemp(join(tmpdir(), 'trailmap-report-'));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
