@@ -54,21 +54,7 @@ export function enrich(
   const { unique, duplicates } = dedupe(input);
   const { sessions: groups, other } = sessionize(unique);
   const sessions: EnrichedSession[] = [];
-  const timed: { time: number; entry: EventEnrichment }[] = [];
-  const add = (event: TrailEvent, sessionId: string | null, signal: Signal | null) =>
-    timed.push({
-      time: event.time,
-      entry: {
-        eventId: event.id,
-        eventTime: timeText(event),
-        ref: event.ref,
-        sessionId,
-        signalId: signal?.id ?? null,
-        label: signal?.label ?? null,
-        origin: event.origin,
-      },
-    });
-
+  const explained: Explained[] = [];
   for (const group of groups) {
     const { matches, unmapped } = mapSession(group.events, index);
     const signals = matches.map((match) => buildSignal(match, group.id));
@@ -78,17 +64,54 @@ export function enrich(
     const summary = summarizeSession(group, signals, unmapped, suppressed, options.lookup);
     const contexts = matches.map((match) => contextOf(match.events[0], summary));
     sessions.push({ summary, signals, contexts, unmapped });
-    matches.forEach((match, i) => {
-      for (const event of match.events) add(event, group.id, signals[i]);
-    });
-    for (const event of unmapped) add(event, group.id, null);
+    matches.forEach((match, i) =>
+      explained.push({ sessionId: group.id, signal: signals[i], events: match.events }),
+    );
+    explained.push({ sessionId: group.id, signal: null, events: unmapped });
   }
-  for (const event of other) add(event, null, null);
+  explained.push({ sessionId: null, signal: null, events: other });
+  // The per-event list is built on first use: a million entries that timelines and signal
+  // output never read.
+  let events: EventEnrichment[] | undefined;
+  return {
+    sessions,
+    get events() {
+      return (events ??= eventEnrichments(explained));
+    },
+    other,
+    duplicateEventCount: duplicates,
+  };
+}
+
+/** Events with the session and signal that explain them (null: none). */
+interface Explained {
+  sessionId: string | null;
+  signal: Signal | null;
+  events: readonly TrailEvent[];
+}
+
+function eventEnrichments(explained: readonly Explained[]): EventEnrichment[] {
+  const timed: { time: number; entry: EventEnrichment }[] = [];
+  for (const { sessionId, signal, events } of explained) {
+    for (const event of events) {
+      timed.push({
+        time: event.time,
+        entry: {
+          eventId: event.id,
+          eventTime: timeText(event),
+          ref: event.ref,
+          sessionId,
+          signalId: signal?.id ?? null,
+          label: signal?.label ?? null,
+          origin: event.origin,
+        },
+      });
+    }
+  }
   // By time, then eventID (code units: no locale-aware comparison of a million ids).
   timed.sort(
     (a, b) =>
       a.time - b.time || (a.entry.eventId < b.entry.eventId ? -1 : a.entry.eventId > b.entry.eventId ? 1 : 0),
   );
-  const events = timed.map((t) => t.entry);
-  return { sessions, events, other, duplicateEventCount: duplicates };
+  return timed.map((t) => t.entry);
 }
