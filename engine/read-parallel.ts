@@ -5,6 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { FileRead } from './read.ts';
+import { isSlimRecord } from './slim-record.ts';
 import type { CloudTrailRecord, InputProblem, TrailEvent } from './types.ts';
 
 /** What a worker sends back for one file. */
@@ -36,17 +37,12 @@ export interface WorkerRequest {
   bodies: 'all' | 'console';
 }
 
-const SLIM_KEYS = 'eventID,eventTime,eventSource,eventName,userIdentity';
-const isSlim = (record: CloudTrailRecord) =>
-  Object.keys(record).join() === SLIM_KEYS && Object.keys(record.userIdentity ?? {}).join() === 'type,arn';
-
 /** Splits one file's events for the trip between threads. */
 export function encodeFileRead(position: number, read: FileRead): WorkerFileRead {
   const full: WorkerFileRead['full'] = [];
   const slimEvents: { at: number; event: TrailEvent }[] = [];
   read.events.forEach((event, at) => {
-    // A dropped body has exactly the kept fields (a record that has only those is the same).
-    if (isSlim(event.record)) slimEvents.push({ at, event });
+    if (isSlimRecord(event.record)) slimEvents.push({ at, event });
     else full.push({ at, event });
   });
   return {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readInWorkers } from './read-parallel.ts';
 import { mayJoinConsoleSession } from './route.ts';
-import { principalOf } from './sessionize.ts';
+import { slimRecord } from './slim-record.ts';
 import type { CloudTrailRecord, InputProblem, TrailEvent } from './types.ts';
 
 /** Default ceiling on one input's decompressed size; CloudTrail objects are ≤ 50 MB compressed. */
@@ -263,21 +263,6 @@ export function toTrailEvent(record: CloudTrailRecord, source: string, index: nu
     ref: `${serviceOf(record.eventSource as string)}:${record.eventName}`,
     record,
     origin: { source, index },
-  };
-}
-
-/**
- * What is kept of a record no console session can contain: its name and time, and who made it
- * (so it still reads as a programmatic call of that principal, not as an identity-less event).
- */
-export function slimRecord(event: TrailEvent): CloudTrailRecord {
-  const { eventTime, eventSource, eventName, userIdentity } = event.record;
-  return {
-    eventID: event.id,
-    eventTime,
-    eventSource,
-    eventName,
-    userIdentity: { type: userIdentity?.type, arn: principalOf(event.record) ?? undefined },
   };
 }
 

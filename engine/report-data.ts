@@ -85,7 +85,8 @@ export interface ReportData {
   raw: (Record<string, unknown> | null)[] | null;
 }
 
-const maxRisk = (risks: Iterable<Risk>): Risk => {
+/** The highest of some risks (info when there are none). */
+export const maxRisk = (risks: Iterable<Risk>): Risk => {
   let best = 0;
   for (const risk of risks) best = Math.max(best, RISK_LEVELS.indexOf(risk));
   return RISK_LEVELS[best];

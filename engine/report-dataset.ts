@@ -3,7 +3,14 @@
  * copied from S3): rows of `sessions`, `signals`, `event_signals` and `detections`. The dataset
  * keeps no raw records, so the report lists each event's time, name and id only.
  */
-import type { ReportData, ReportDetection, ReportEvent, ReportSession, ReportSignal } from './report-data.ts';
+import {
+  maxRisk,
+  type ReportData,
+  type ReportDetection,
+  type ReportEvent,
+  type ReportSession,
+  type ReportSignal,
+} from './report-data.ts';
 import { RISK_LEVELS, type Risk } from './types.ts';
 
 export type DatasetTables = Record<
@@ -115,7 +122,7 @@ export function reportFromDataset(input: {
     eventCount: num(r.event_count),
     signalCount: num(r.signal_count),
     unmappedCount: num(r.unmapped_event_count),
-    risk: RISK_LEVELS[Math.max(0, ...(risks.get(i) ?? []).map((x) => RISK_LEVELS.indexOf(x)))],
+    risk: maxRisk(risks.get(i) ?? []),
     services: strs(r.services),
     summary: str(r.summary) ?? '',
     unmapped: unmapped.get(str(r.id) ?? '') ?? [],
