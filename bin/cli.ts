@@ -4,12 +4,12 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { renderAlerts, riskySignalsOf } from '../engine/alerts.ts';
 import { writeDataset } from '../engine/dataset.ts';
 import { DEFAULT_DETECTIONS_DIR, detect, loadDetections } from '../engine/detect.ts';
-import { enrich } from '../engine/enrich.ts';
-import { DEFAULT_MAX_INPUT_BYTES, readInputs } from '../engine/read.ts';
+import { enrich, type EnrichmentSummary } from '../engine/enrich.ts';
+import { DEFAULT_MAX_INPUT_BYTES, listInputFiles, readInputs } from '../engine/read.ts';
 import { DEFAULT_RULES_DIR, formatRuleProblem, loadRules, RuleLoadError } from '../engine/rules/load.ts';
 import { datasetRows, detectionRow } from '../engine/tables.ts';
 import { printable, renderTimeline } from '../engine/timeline.ts';
-import type { InputProblem } from '../engine/types.ts';
+import type { InputProblem, TrailEvent } from '../engine/types.ts';
 import { ruleStats } from './rule-stats.ts';
 
 const FORMATS = ['timeline', 'signals-json', 'sessions-json', 'events-json'] as const;
@@ -104,18 +104,19 @@ interface SelectionOptions {
   maxInputBytes: number;
 }
 
-/** Reads the inputs (and LookupEvents), then keeps the events the filters select. */
-async function readSelected(inputs: string[], options: SelectionOptions) {
-  const { buildEventFilter, FilterError, timeBounds } = await import('../engine/filter.ts');
-  let filter: (event: import('../engine/types.ts').TrailEvent) => boolean;
+/** The filters the options ask for (`--last` counted from now), checked; a bad one exits 1 with why. */
+async function selectionFilter(options: SelectionOptions) {
+  const { buildEventFilter, FilterError } = await import('../engine/filter.ts');
+  // Everything but --match: what threads that never see whole records can apply.
+  const filterOptions = {
+    actions: options.action,
+    from: options.from,
+    to: options.to,
+    last: options.last,
+    now: Date.now(),
+  };
   try {
-    filter = buildEventFilter({
-      actions: options.action,
-      match: options.match,
-      from: options.from,
-      to: options.to,
-      last: options.last,
-    });
+    return { filter: buildEventFilter({ ...filterOptions, match: options.match }), filterOptions };
   } catch (error) {
     if (error instanceof FilterError) {
       process.stderr.write(`trailmap: ${error.message}\n`);
@@ -123,6 +124,12 @@ async function readSelected(inputs: string[], options: SelectionOptions) {
     }
     throw error;
   }
+}
+
+/** Reads the inputs (and LookupEvents), then keeps the events the filters select. */
+async function readSelected(inputs: string[], options: SelectionOptions) {
+  const { timeBounds } = await import('../engine/filter.ts');
+  const { filter, filterOptions } = await selectionFilter(options);
   if (inputs.length === 0 && !options.lookupEvents) {
     throw new InvalidArgumentError('give inputs, or --lookup-events KEY=VALUE');
   }
@@ -136,7 +143,7 @@ async function readSelected(inputs: string[], options: SelectionOptions) {
   if (options.lookupEvents) {
     const { CloudTrailClient } = await import('@aws-sdk/client-cloudtrail');
     const { parseLookupAttribute, readLookupEvents } = await import('./lookup-events.ts');
-    const bounds = timeBounds({ from: options.from, to: options.to, last: options.last });
+    const bounds = timeBounds(filterOptions);
     const live = await readLookupEvents(
       new CloudTrailClient({ maxAttempts: 1, ...(options.region ? { region: options.region } : {}) }),
       {
@@ -150,6 +157,70 @@ async function readSelected(inputs: string[], options: SelectionOptions) {
     read.sources.push('lookup-events');
   }
   return { ...read, events: read.events.filter(filter) };
+}
+
+/** What `enrich` found, wherever it ran. */
+interface EnrichRun {
+  enrichment: EnrichmentSummary;
+  problems: InputProblem[];
+  sources: string[];
+  skipped: InputProblem[];
+  /** Events read and selected (duplicates included). */
+  eventCount: number;
+  /** The records, when they were read in this thread. */
+  events?: TrailEvent[];
+  lookup?: Awaited<ReturnType<typeof addressLookup>>;
+}
+
+/** Below this many files, starting threads costs more than it saves. */
+const MIN_FILES_FOR_THREADS = 8;
+
+/**
+ * Enriches on every core when that gives the same answer for less time: files only (not stdin or
+ * LookupEvents), no --match and no --out (both need every record body in one place).
+ */
+async function enrichInThreads(
+  inputs: string[],
+  options: SelectionOptions & { out?: string; rules: string; geoip?: boolean },
+  eventList: boolean,
+): Promise<EnrichRun | undefined> {
+  const threads = Math.min(4, availableParallelism());
+  if (options.out || options.match?.length || options.lookupEvents || inputs.includes('-') || threads < 2)
+    return undefined;
+  const { filterOptions } = await selectionFilter(options);
+  const listed = await listInputFiles(inputs);
+  if (listed.files.length < MIN_FILES_FOR_THREADS) return undefined;
+  const { enrichFilesInThreads } = await import('../engine/enrich-parallel.ts');
+  const done = await enrichFilesInThreads(listed.files, {
+    threads,
+    maxBytes: options.maxInputBytes,
+    rules: () => loadRulesOrExit(options.rules),
+    filter: filterOptions,
+    lookup: () => addressLookup(options.geoip !== false),
+    eventList,
+    onProgress: progress(process.stderr.isTTY === true),
+  });
+  return { ...done, problems: [...listed.problems, ...done.problems], skipped: listed.skipped };
+}
+
+/** Enriches in this thread: any input, any option. */
+async function enrichHere(
+  inputs: string[],
+  options: SelectionOptions & { out?: string; rules: string; geoip?: boolean },
+): Promise<EnrichRun> {
+  const rules = loadRulesOrExit(options.rules);
+  // Detections (--out) read every record; sessions and signals only console ones.
+  const read = await readSelected(inputs, { ...options, consoleOnly: !options.out });
+  const lookup = await addressLookup(options.geoip !== false);
+  return {
+    enrichment: enrich(read.events, rules, { lookup }),
+    problems: read.problems,
+    sources: read.sources,
+    skipped: read.skipped,
+    eventCount: read.events.length,
+    events: read.events,
+    lookup,
+  };
 }
 
 const program = new Command()
@@ -180,22 +251,19 @@ withSelection(
   .option('--no-color', 'never colour the timeline')
   .action(async (inputs: string[], options) => {
     const format = options.format as Format;
-    const rules = loadRulesOrExit(options.rules);
-    // Detections (--out) read every record; sessions and signals only console ones.
-    const read = await readSelected(inputs, { ...options, consoleOnly: !options.out });
-    read.problems.forEach(reportProblem);
-    const lookup = await addressLookup(options.geoip !== false);
-    const result = enrich(read.events, rules, { lookup });
+    const run =
+      (await enrichInThreads(inputs, options, format === 'events-json')) ?? (await enrichHere(inputs, options));
+    run.problems.forEach(reportProblem);
+    const result = run.enrichment;
     if (format === 'timeline') {
       const color = options.color !== false && process.stdout.isTTY === true && !process.env.NO_COLOR;
       process.stdout.write(
         renderTimeline(result.sessions, { color, showSuppressed: options.showSuppressed }),
       );
-      const other = result.other.length;
       process.stdout.write(
         `${result.sessions.length} console sessions, ${result.sessions.reduce((n, s) => n + s.summary.signalCount, 0)} actions, ` +
-          `${other} programmatic events outside console sessions, ${read.events.length} events read from ${read.sources.length} inputs` +
-          `${read.skipped.length > 0 ? ` (${read.skipped.length} skipped: digests/Insights)` : ''}.\n`,
+          `${result.otherCount} programmatic events outside console sessions, ${run.eventCount} events read from ${run.sources.length} inputs` +
+          `${run.skipped.length > 0 ? ` (${run.skipped.length} skipped: digests/Insights)` : ''}.\n`,
       );
     } else {
       const payload =
@@ -206,8 +274,9 @@ withSelection(
             : result.events;
       process.stdout.write(`${JSON.stringify(payload, null, 2)}\n`);
     }
-    if (options.out) {
-      const hits = detect(read.events, loadDetectionsOrExit(options.detections), { lookup });
+    // Threads never take --out (detections read every record body), so the records are here.
+    if (options.out && run.events) {
+      const hits = detect(run.events, loadDetectionsOrExit(options.detections), { lookup: run.lookup });
       const sessionOf = new Map(result.events.map((e) => [e.eventId, e.sessionId]));
       const rows = {
         ...datasetRows(result.sessions, result.events),
@@ -216,7 +285,7 @@ withSelection(
       const written = await writeDataset(options.out, rows);
       process.stderr.write(`trailmap: wrote ${written.length} objects to ${printable(options.out)}\n`);
     }
-    if (read.problems.length > 0) process.exitCode = EXIT_PARTIAL;
+    if (run.problems.length > 0) process.exitCode = EXIT_PARTIAL;
   });
 
 withSelection(

@@ -9,6 +9,8 @@ import type { AddressLookup, EventEnrichment, SessionSummary, Signal, TrailEvent
 
 export interface EnrichedSession {
   summary: SessionSummary;
+  /** The session's first event (by time, then eventID): sessions are listed in this order. */
+  start: { time: number; eventId: string };
   /** Every signal, Suppress ones included, sorted by first event. */
   signals: Signal[];
   /** Where each signal happened (account, region, caller), parallel to `signals`. */
@@ -16,14 +18,44 @@ export interface EnrichedSession {
   unmapped: TrailEvent[];
 }
 
-export interface Enrichment {
+/** What enriching says, whether the events were enriched in one place or in partitions. */
+export interface EnrichmentSummary {
   sessions: EnrichedSession[];
   /** One entry per input event (duplicates by eventID collapsed), in time order. */
-  events: EventEnrichment[];
-  /** Events outside console sessions. */
-  other: TrailEvent[];
+  readonly events: EventEnrichment[];
+  /** How many events are outside console sessions. */
+  otherCount: number;
   duplicateEventCount: number;
 }
+
+export interface Enrichment extends EnrichmentSummary {
+  /** Events outside console sessions. */
+  other: TrailEvent[];
+  /** `events`, each with its time in epoch milliseconds (to merge lists enriched apart). */
+  readonly timedEvents: TimedEventEnrichment[];
+}
+
+export interface TimedEventEnrichment {
+  time: number;
+  entry: EventEnrichment;
+}
+
+/** The order of sessions: by first event (time, then eventID), then id. */
+export function compareSessions(a: EnrichedSession, b: EnrichedSession): number {
+  return (
+    a.start.time - b.start.time ||
+    compareText(a.start.eventId, b.start.eventId) ||
+    compareText(a.summary.id, b.summary.id)
+  );
+}
+
+/** The order of per-event entries: by time, then eventID. */
+export function compareTimedEvents(a: TimedEventEnrichment, b: TimedEventEnrichment): number {
+  return a.time - b.time || compareText(a.entry.eventId, b.entry.eventId);
+}
+
+// Code units: no locale-aware comparison of a million ids.
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 const isoSeconds = (time: number) => new Date(time).toISOString().replace('.000Z', 'Z');
 const CANONICAL_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
@@ -63,7 +95,8 @@ export function enrich(
       .reduce((n, s) => n + s.eventCount, 0);
     const summary = summarizeSession(group, signals, unmapped, suppressed, options.lookup);
     const contexts = matches.map((match) => contextOf(match.events[0], summary));
-    sessions.push({ summary, signals, contexts, unmapped });
+    const start = { time: group.events[0].time, eventId: group.events[0].id };
+    sessions.push({ summary, start, signals, contexts, unmapped });
     matches.forEach((match, i) =>
       explained.push({ sessionId: group.id, signal: signals[i], events: match.events }),
     );
@@ -72,13 +105,18 @@ export function enrich(
   explained.push({ sessionId: null, signal: null, events: other });
   // The per-event list is built on first use: a million entries that timelines and signal
   // output never read.
+  let timedEvents: TimedEventEnrichment[] | undefined;
   let events: EventEnrichment[] | undefined;
   return {
     sessions,
+    get timedEvents() {
+      return (timedEvents ??= eventEnrichments(explained));
+    },
     get events() {
-      return (events ??= eventEnrichments(explained));
+      return (events ??= this.timedEvents.map((t) => t.entry));
     },
     other,
+    otherCount: other.length,
     duplicateEventCount: duplicates,
   };
 }
@@ -90,8 +128,8 @@ interface Explained {
   events: readonly TrailEvent[];
 }
 
-function eventEnrichments(explained: readonly Explained[]): EventEnrichment[] {
-  const timed: { time: number; entry: EventEnrichment }[] = [];
+function eventEnrichments(explained: readonly Explained[]): TimedEventEnrichment[] {
+  const timed: TimedEventEnrichment[] = [];
   for (const { sessionId, signal, events } of explained) {
     for (const event of events) {
       timed.push({
@@ -108,10 +146,5 @@ function eventEnrichments(explained: readonly Explained[]): EventEnrichment[] {
       });
     }
   }
-  // By time, then eventID (code units: no locale-aware comparison of a million ids).
-  timed.sort(
-    (a, b) =>
-      a.time - b.time || (a.entry.eventId < b.entry.eventId ? -1 : a.entry.eventId > b.entry.eventId ? 1 : 0),
-  );
-  return timed.map((t) => t.entry);
+  return timed.sort(compareTimedEvents);
 }

@@ -60,6 +60,21 @@ function eligible(rule: SignalRule, event: TrailEvent): boolean {
   return !conditions || conditions.every((test) => test(event.record as Record<string, unknown>));
 }
 
+/**
+ * Whether each event may join each rule, worked out once per session: candidate windows overlap,
+ * so the same (rule, event) pair is asked about many times, and again in every re-mapping round.
+ */
+class Eligibility {
+  private readonly known = new Map<SignalRule, Int8Array>();
+  constructor(private readonly events: readonly TrailEvent[]) {}
+  of(rule: SignalRule, index: number): boolean {
+    let answers = this.known.get(rule);
+    if (!answers) this.known.set(rule, (answers = new Int8Array(this.events.length)));
+    if (answers[index] === 0) answers[index] = eligible(rule, this.events[index]) ? 1 : -1;
+    return answers[index] === 1;
+  }
+}
+
 interface Candidate {
   rule: SignalRule;
   anchorIndex: number;
@@ -128,7 +143,8 @@ const MAX_CONTEXT_ROUNDS = 32;
 export function mapSession(input: readonly TrailEvent[], index: RuleIndex): MapResult {
   const events = [...input].sort(compareEvents);
   const banned = new Set<string>();
-  let result = selectMatches(events, index, banned);
+  const eligibility = new Eligibility(events);
+  let result = selectMatches(events, index, banned, eligibility);
   for (let round = 0; round < MAX_CONTEXT_ROUNDS; round++) {
     const { afterBroken, followedByBroken } = contextViolations(result.matches);
     // A missing predecessor is certain; a missing successor may only be hidden by a wrong later
@@ -141,7 +157,7 @@ export function mapSession(input: readonly TrailEvent[], index: RuleIndex): MapR
     for (const match of violations) {
       for (const event of match.events) banned.add(banKey(match.rule, position.get(event.id)!));
     }
-    result = selectMatches(events, index, banned);
+    result = selectMatches(events, index, banned, eligibility);
   }
   return result;
 }
@@ -172,7 +188,12 @@ function contextViolations(matches: RuleMatch[]): {
   return { afterBroken, followedByBroken };
 }
 
-function selectMatches(events: TrailEvent[], index: RuleIndex, banned: ReadonlySet<string>): MapResult {
+function selectMatches(
+  events: TrailEvent[],
+  index: RuleIndex,
+  banned: ReadonlySet<string>,
+  eligibility: Eligibility,
+): MapResult {
   const claimed = new Array<boolean>(events.length).fill(false);
 
   const firstAtOrAfter = (time: number): number => {
@@ -189,7 +210,7 @@ function selectMatches(events: TrailEvent[], index: RuleIndex, banned: ReadonlyS
   const evaluate = (rule: SignalRule, anchorIndex: number): Candidate | null => {
     if (claimed[anchorIndex] || banned.has(banKey(rule, anchorIndex))) return null;
     const anchor = events[anchorIndex];
-    if (!eligible(rule, anchor)) return null;
+    if (!eligibility.of(rule, anchorIndex)) return null;
     const members: number[] = [];
     const seenRefs = new Set<string>();
     const end = anchor.time + rule.afterMs;
@@ -202,7 +223,7 @@ function selectMatches(events: TrailEvent[], index: RuleIndex, banned: ReadonlyS
       // Forbidden events rule the candidate out wherever they belong (see the schema).
       if (rule.forbidden.has(event.ref)) return null;
       if (claimed[i]) continue;
-      if (!eligible(rule, event)) continue;
+      if (!eligibility.of(rule, i)) continue;
       members.push(i);
       seenRefs.add(event.ref);
     }
@@ -227,9 +248,11 @@ function selectMatches(events: TrailEvent[], index: RuleIndex, banned: ReadonlyS
   const heap = new MaxHeap(better);
   const anyEventRules = index.byAnchor.get(ANY_EVENT) ?? [];
   events.forEach((event, anchorIndex) => {
-    for (const rule of [...(index.byAnchor.get(event.ref) ?? []), ...anyEventRules]) {
-      const candidate = evaluate(rule, anchorIndex);
-      if (candidate) heap.push(candidate);
+    for (const rules of [index.byAnchor.get(event.ref), anyEventRules]) {
+      for (const rule of rules ?? []) {
+        const candidate = evaluate(rule, anchorIndex);
+        if (candidate) heap.push(candidate);
+      }
     }
   });
 

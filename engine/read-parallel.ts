@@ -3,10 +3,10 @@
  * (engine/read-worker.ts) and hand back their events. Events whose body was dropped (`bodies:
  * 'console'`) travel as columns, which is much cheaper to pass between threads than objects.
  */
-import { Worker } from 'node:worker_threads';
-import type { FileRead } from './read.ts';
-import { isSlimRecord } from './slim-record.ts';
-import type { CloudTrailRecord, InputProblem, TrailEvent } from './types.ts';
+import { type FileRead, serviceOf } from './read.ts';
+import { isSlimRecord, slimRecordOf } from './slim-record.ts';
+import { startThread } from './threads.ts';
+import type { InputProblem, TrailEvent } from './types.ts';
 
 /** What a worker sends back for one file. */
 export interface WorkerFileRead {
@@ -15,18 +15,16 @@ export interface WorkerFileRead {
   problems: InputProblem[];
   /** Events that kept their body, in file order, with their place among all events. */
   full: { at: number; event: TrailEvent }[];
-  /** The rest, as columns. */
+  /** The rest, as columns; repeated texts (source, name, identity) as indexes into `texts`. */
   slim: {
     at: Int32Array;
     ids: string[];
     eventTimes: string[];
     times: Float64Array;
-    sources: string[];
-    names: string[];
-    types: (string | undefined)[];
-    principals: (string | undefined)[];
-    refs: string[];
     indexes: Int32Array;
+    /** Per event: eventSource, eventName, userIdentity.type, userIdentity.arn (-1: absent). */
+    fields: Int32Array;
+    texts: string[];
   };
 }
 
@@ -37,6 +35,8 @@ export interface WorkerRequest {
   bodies: 'all' | 'console';
 }
 
+const SLIM_FIELDS = 4;
+
 /** Splits one file's events for the trip between threads. */
 export function encodeFileRead(position: number, read: FileRead): WorkerFileRead {
   const full: WorkerFileRead['full'] = [];
@@ -45,22 +45,34 @@ export function encodeFileRead(position: number, read: FileRead): WorkerFileRead
     if (isSlimRecord(event.record)) slimEvents.push({ at, event });
     else full.push({ at, event });
   });
+  const texts: string[] = [];
+  const textIndex = new Map<string, number>();
+  const indexOf = (text: string | undefined): number => {
+    if (text === undefined) return -1;
+    let index = textIndex.get(text);
+    if (index === undefined) textIndex.set(text, (index = texts.push(text) - 1));
+    return index;
+  };
+  const fields = new Int32Array(slimEvents.length * SLIM_FIELDS);
+  slimEvents.forEach(({ event: { record } }, i) => {
+    fields[i * SLIM_FIELDS] = indexOf(record.eventSource);
+    fields[i * SLIM_FIELDS + 1] = indexOf(record.eventName);
+    fields[i * SLIM_FIELDS + 2] = indexOf(record.userIdentity?.type);
+    fields[i * SLIM_FIELDS + 3] = indexOf(record.userIdentity?.arn);
+  });
   return {
     position,
     read: read.read,
     problems: read.problems,
     full,
     slim: {
-      at: Int32Array.from(slimEvents.map((e) => e.at)),
+      at: Int32Array.from(slimEvents, (e) => e.at),
       ids: slimEvents.map((e) => e.event.id),
       eventTimes: slimEvents.map((e) => e.event.record.eventTime as string),
-      times: Float64Array.from(slimEvents.map((e) => e.event.time)),
-      sources: slimEvents.map((e) => e.event.record.eventSource as string),
-      names: slimEvents.map((e) => e.event.record.eventName as string),
-      types: slimEvents.map((e) => e.event.record.userIdentity?.type),
-      principals: slimEvents.map((e) => e.event.record.userIdentity?.arn),
-      refs: slimEvents.map((e) => e.event.ref),
-      indexes: Int32Array.from(slimEvents.map((e) => e.event.origin.index)),
+      times: Float64Array.from(slimEvents, (e) => e.event.time),
+      indexes: Int32Array.from(slimEvents, (e) => e.event.origin.index),
+      fields,
+      texts,
     },
   };
 }
@@ -68,20 +80,27 @@ export function encodeFileRead(position: number, read: FileRead): WorkerFileRead
 export function decodeFileRead(file: string, message: WorkerFileRead): FileRead {
   const events: TrailEvent[] = new Array(message.full.length + message.slim.ids.length);
   for (const { at, event } of message.full) events[at] = event;
-  const slim = message.slim;
+  const { fields, texts, ...slim } = message.slim;
+  const text = (i: number, field: number) => {
+    const index = fields[i * SLIM_FIELDS + field];
+    return index < 0 ? undefined : texts[index];
+  };
+  // One ref per distinct (source, name): the same string for every event of that kind.
+  const refs = new Map<number, string>();
   for (let i = 0; i < slim.ids.length; i++) {
-    const record: CloudTrailRecord = {
-      eventID: slim.ids[i],
-      eventTime: slim.eventTimes[i],
-      eventSource: slim.sources[i],
-      eventName: slim.names[i],
-      userIdentity: { type: slim.types[i], arn: slim.principals[i] },
-    };
+    const source = text(i, 0) as string;
+    const name = text(i, 1) as string;
+    const kind = fields[i * SLIM_FIELDS] * texts.length + fields[i * SLIM_FIELDS + 1];
+    let ref = refs.get(kind);
+    if (ref === undefined) refs.set(kind, (ref = `${serviceOf(source)}:${name}`));
     events[slim.at[i]] = {
       id: slim.ids[i],
       time: slim.times[i],
-      ref: slim.refs[i],
-      record,
+      ref,
+      record: slimRecordOf(slim.ids[i], slim.eventTimes[i], source, name, {
+        type: text(i, 2),
+        arn: text(i, 3),
+      }),
       origin: { source: file, index: slim.indexes[i] },
     };
   }
@@ -98,10 +117,7 @@ export async function readInWorkers(
     onProgress?: (done: number, total: number) => void;
   },
 ): Promise<FileRead[]> {
-  const typescript = import.meta.url.endsWith('.ts');
-  // From the TypeScript sources the thread starts through tsx; a build runs the compiled worker.
-  const script = new URL(typescript ? './read-worker.mjs' : './read-worker.js', import.meta.url);
-  const pool = Array.from({ length: options.workers }, () => new Worker(script));
+  const pool = Array.from({ length: options.workers }, () => startThread('read-worker'));
   const reads: FileRead[] = new Array(files.length);
   let next = 0;
   let done = 0;

@@ -4,7 +4,8 @@
  * A problem with one input is reported with its source and reason; the others still run.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readInWorkers } from './read-parallel.ts';
@@ -308,26 +309,36 @@ export async function readOneFile(
   readStdin: () => Promise<Buffer> = readAllStdin,
 ): Promise<FileRead> {
   try {
-    const bytes = file === '-' ? await readStdin() : await readSized(file, maxBytes);
+    const bytes = file === '-' ? await readStdin() : readSized(file, maxBytes);
     return { ...readEventsFromBytes(bytes, file, maxBytes, bodies), read: true };
   } catch (error) {
     return { events: [], problems: [{ source: file, reason: describeFsError(error) }], read: false };
   }
 }
 
+/** The files the inputs name (folders expanded, in order), the inputs that cannot be listed, and those skipped. */
+export async function listInputFiles(
+  inputs: string[],
+): Promise<{ files: string[]; problems: InputProblem[]; skipped: InputProblem[] }> {
+  const files: string[] = [];
+  const problems: InputProblem[] = [];
+  const skipped: InputProblem[] = [];
+  for (const input of inputs) {
+    try {
+      await expandInput(input, files, skipped);
+    } catch (error) {
+      problems.push({ source: input, reason: describeFsError(error) });
+    }
+  }
+  return { files, problems, skipped };
+}
+
 /** Reads every input; never throws for a bad input, reports it instead. */
 export async function readInputs(inputs: string[], options: ReadOptions = {}): Promise<ReadResult> {
   const maxBytes = options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
   const bodies = options.bodies ?? 'all';
-  const result: ReadResult = { events: [], problems: [], sources: [], skipped: [] };
-  const files: string[] = [];
-  for (const input of inputs) {
-    try {
-      await expandInput(input, files, result.skipped);
-    } catch (error) {
-      result.problems.push({ source: input, reason: describeFsError(error) });
-    }
-  }
+  const { files, problems, skipped } = await listInputFiles(inputs);
+  const result: ReadResult = { events: [], problems, sources: [], skipped };
   const workers = Math.min(options.workers ?? 1, Math.floor(files.length / 4));
   const reads =
     workers > 1 && !files.includes('-')
@@ -355,10 +366,19 @@ async function readHere(
   return reads;
 }
 
-async function readSized(file: string, maxBytes: number): Promise<Buffer> {
-  const info = await stat(file);
-  if (info.size > maxBytes) throw new Error(`size ${info.size} bytes exceeds the ${maxBytes}-byte limit`);
-  return readFile(file);
+/**
+ * Reads a file no bigger than `maxBytes`: one open for the size check and the read, synchronously
+ * (reader threads do nothing else meanwhile, and a thread-pool round trip per file costs more).
+ */
+function readSized(file: string, maxBytes: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const { size } = fstatSync(fd);
+    if (size > maxBytes) throw new Error(`size ${size} bytes exceeds the ${maxBytes}-byte limit`);
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function describeFsError(error: unknown): string {

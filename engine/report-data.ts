@@ -183,7 +183,7 @@ export function reportFromEnrichment(input: {
     generatedAt: isoSeconds((input.now ?? new Date()).getTime()),
     inputs: input.inputs,
     filters: input.filters,
-    otherEventCount: input.enrichment.other.length,
+    otherEventCount: input.enrichment.otherCount,
     sessions,
     signals,
     detections,

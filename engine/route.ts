@@ -23,3 +23,15 @@ export function bufferPartitionOf(record: CloudTrailRecord): string | null {
 export function mayJoinConsoleSession(record: CloudTrailRecord): boolean {
   return bufferPartitionOf(record) !== null || principalOf(record) === null;
 }
+
+/**
+ * Which of `count` threads enriches a record: all of a principal's records go to one (sessions
+ * never span principals, as above), identity-less ones by input file (they form one session per
+ * file). FNV-1a of that key, so every thread places a record alike.
+ */
+export function threadOf(record: CloudTrailRecord, source: string, count: number): number {
+  const key = principalOf(record) ?? `file:${source}`;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % count;
+}

@@ -91,7 +91,7 @@ export function summarizeSession(
       null,
     accessKeyId: sessionKeyOf(events),
     sourceIps,
-    sourceLocations: lookup ? sourceIps.map((ip) => ({ ip, ...lookup(ip) })) : [],
+    sourceLocations: [],
     userAgents: agents,
     regions: distinct(events.map((e) => e.record.awsRegion)),
     mfaUsed: mfaOf(events),
@@ -109,6 +109,15 @@ export function summarizeSession(
     unmappedEventIds: unmapped.map((e) => e.id),
     summary: '',
   };
+  return locateSession(summary, lookup);
+}
+
+/**
+ * Places the session's source addresses (when a lookup is given) and writes its one-line summary,
+ * which names those places. Sessions summarized without a lookup (on reader threads) get it here.
+ */
+export function locateSession(summary: SessionSummary, lookup?: AddressLookup): SessionSummary {
+  summary.sourceLocations = lookup ? summary.sourceIps.map((ip) => ({ ip, ...lookup(ip) })) : [];
   summary.summary = describe(summary);
   return summary;
 }

@@ -23,7 +23,7 @@ export interface SessionGroup {
 
 export interface Sessionized {
   sessions: SessionGroup[];
-  /** Events outside any console session (programmatic calls), sorted. */
+  /** Events outside any console session (programmatic calls), in input order. */
   other: TrailEvent[];
 }
 
@@ -122,21 +122,23 @@ function issuedKey(record: CloudTrailRecord): string | null {
   return typeof credentials?.accessKeyId === 'string' ? `key:${credentials.accessKeyId}` : null;
 }
 
-/** Groups events into sessions; deterministic whatever the input order. */
+/**
+ * Groups events into sessions; deterministic whatever the input order. Only the sessions' events
+ * are sorted: most of a trail is programmatic calls, which stay in input order in `other`.
+ */
 export function sessionize(input: readonly TrailEvent[]): Sessionized {
-  const events = [...input].sort(compareEvents);
-  const groups = new Map<string, { kind: 'console' | 'file'; events: TrailEvent[] }>();
+  const found = new Map<string, { kind: 'console' | 'file'; events: TrailEvent[] }>();
   const add = (key: string, kind: 'console' | 'file', event: TrailEvent) => {
-    const group = groups.get(key) ?? { kind, events: [] };
+    const group = found.get(key) ?? { kind, events: [] };
     group.events.push(event);
-    groups.set(key, group);
+    found.set(key, group);
   };
   const other: TrailEvent[] = [];
   const logins: TrailEvent[] = [];
   const tokens: { event: TrailEvent; key: string }[] = [];
-  const keyByPrincipal = accessKeysByPrincipal(events);
+  const keyByPrincipal = accessKeysByPrincipal(input);
 
-  for (const event of events) {
+  for (const event of input) {
     const record = event.record;
     if (!hasIdentity(record)) {
       add(`file:${event.origin.source}`, 'file', event);
@@ -154,18 +156,35 @@ export function sessionize(input: readonly TrailEvent[]): Sessionized {
       other.push(event);
     }
   }
+  // From here on in time order: groups by their first event, then sign-ins and tokens, so which
+  // session a sign-in joins never depends on the input order.
+  for (const group of found.values()) group.events.sort(compareEvents);
+  const groups = new Map(
+    [...found].sort(([, a], [, b]) => compareEvents(a.events[0], b.events[0])),
+  );
+  logins.sort(compareEvents);
+  tokens.sort((a, b) => compareEvents(a.event, b.event));
 
   // Calls AWS made with a console session's key (AWS Internal, a service) belong to that session.
   const stillOther: TrailEvent[] = [];
+  const joined: { event: TrailEvent; group: { events: TrailEvent[] } }[] = [];
   for (const event of other) {
     const key = joinsConsoleSessionByKey(event.record)
       ? `key:${event.record.userIdentity?.accessKeyId}`
       : null;
-    if (key && groups.get(key)?.kind === 'console') add(key, 'console', event);
+    const group = key ? groups.get(key) : undefined;
+    if (group?.kind === 'console') joined.push({ event, group });
     else stillOther.push(event);
   }
+  joined.sort((a, b) => compareEvents(a.event, b.event));
+  for (const { event, group } of joined) group.events.push(event);
 
-  for (const login of logins) add(loginSessionKey(login, groups, tokens), 'console', login);
+  for (const login of logins) {
+    const key = loginSessionKey(login, groups, tokens);
+    const group = groups.get(key) ?? { kind: 'console' as const, events: [] };
+    group.events.push(login);
+    groups.set(key, group);
+  }
 
   const sessions = [...groups.entries()].map(([key, group]) => ({
     id: sessionIdFor(key),

@@ -6,21 +6,34 @@
 import { principalOf } from './sessionize.ts';
 import type { CloudTrailRecord, TrailEvent } from './types.ts';
 
-export function slimRecord(event: TrailEvent): CloudTrailRecord {
-  const { eventTime, eventSource, eventName, userIdentity } = event.record;
-  return {
-    eventID: event.id,
-    eventTime,
-    eventSource,
-    eventName,
-    userIdentity: { type: userIdentity?.type, arn: principalOf(event.record) ?? undefined },
-  };
+/** A record made by `slimRecord`: a class, so telling one from a full record is one instanceof. */
+class SlimRecord implements CloudTrailRecord {
+  [field: string]: unknown;
+  constructor(
+    readonly eventID: string,
+    readonly eventTime: string | undefined,
+    readonly eventSource: string | undefined,
+    readonly eventName: string | undefined,
+    readonly userIdentity: { type: string | undefined; arn: string | undefined },
+  ) {}
 }
 
-/** Whether a record has exactly the slim shape (a record that has only those fields is the same). */
-export function isSlimRecord(record: CloudTrailRecord): boolean {
-  return (
-    Object.keys(record).join() === 'eventID,eventTime,eventSource,eventName,userIdentity' &&
-    Object.keys(record.userIdentity ?? {}).join() === 'type,arn'
-  );
+export function slimRecord(event: TrailEvent): CloudTrailRecord {
+  const { eventTime, eventSource, eventName, userIdentity } = event.record;
+  return slimRecordOf(event.id, eventTime, eventSource, eventName, {
+    type: userIdentity?.type,
+    arn: principalOf(event.record) ?? undefined,
+  });
 }
+
+export function slimRecordOf(
+  eventID: string,
+  eventTime: string | undefined,
+  eventSource: string | undefined,
+  eventName: string | undefined,
+  userIdentity: { type: string | undefined; arn: string | undefined },
+): CloudTrailRecord {
+  return new SlimRecord(eventID, eventTime, eventSource, eventName, userIdentity);
+}
+
+export const isSlimRecord = (record: CloudTrailRecord): boolean => record instanceof SlimRecord;

@@ -2,8 +2,24 @@
 export type UserAgentFamily =
   'browser' | 'console' | 'aws-internal' | 'service' | 'cli' | 'sdk' | 'signin' | 'unknown';
 
+/**
+ * A trail has few distinct user agents and every record is asked about more than once (reading,
+ * sessionizing, mapping): remember the answers, within a bound so hostile input cannot grow it.
+ */
+const known = new Map<string, UserAgentFamily>();
+const KNOWN_MAX = 4096;
+
 export function userAgentFamily(agent: string | undefined): UserAgentFamily {
   if (!agent) return 'unknown';
+  let family = known.get(agent);
+  if (family === undefined) {
+    if (known.size >= KNOWN_MAX) known.clear();
+    known.set(agent, (family = classify(agent)));
+  }
+  return family;
+}
+
+function classify(agent: string): UserAgentFamily {
   if (/^Mozilla\//.test(agent)) return 'browser';
   if (/S3Console|EC2ConsoleFrontend|AWS Console|console\.amazonaws\.com|\[AWSCloudTrail/i.test(agent))
     return 'console';

@@ -10,11 +10,10 @@ import { parseDocument } from 'yaml';
 // Imported, not read from disk, so bundles (the flush Lambda) carry the schema with them.
 import ruleSchema from '../../rules/schema/signal-rules.schema.json' with { type: 'json' };
 import { compileCondition } from './conditions.ts';
-import type { CompiledCondition, ContextSpec, RuleFileSpec, RuleSpec, SessionContext, SignalRule } from './model.ts';
+import { compile } from './compile.ts';
+import type { RuleFileSpec, RuleSpec, SignalRule } from './model.ts';
 
 export const DEFAULT_RULES_DIR = fileURLToPath(new URL('../../rules/signals', import.meta.url));
-const DEFAULT_WINDOW_SECONDS = 3;
-const DEFAULT_CONTEXT_SECONDS = 900;
 
 export interface RuleProblem {
   file: string;
@@ -151,62 +150,6 @@ function semanticProblems(file: string, rule: RuleSpec): RuleProblem[] {
     });
   }
   return problems;
-}
-
-function sessionContext(spec: ContextSpec | undefined): SessionContext | null {
-  if (!spec) return null;
-  return {
-    labels: new Set(spec.labels),
-    withinMs: (spec.within ?? DEFAULT_CONTEXT_SECONDS) * 1000,
-    immediately: spec.immediately ?? false,
-  };
-}
-
-function compile(file: string, service: string, rule: RuleSpec): SignalRule {
-  const conditions = new Map<string, CompiledCondition[]>();
-  const anchorKey = '@anchor';
-  for (const condition of rule.when ?? []) {
-    const key = condition.event ?? anchorKey;
-    conditions.set(key, [...(conditions.get(key) ?? []), compileCondition(condition)]);
-  }
-  // Conditions without `event` constrain every anchor kind.
-  const anchorConditions = conditions.get(anchorKey) ?? [];
-  conditions.delete(anchorKey);
-  if (anchorConditions.length > 0) {
-    for (const anchor of rule.anchors)
-      conditions.set(anchor, [...(conditions.get(anchor) ?? []), ...anchorConditions]);
-  }
-  const required = [...new Set([...(rule.required ?? [])])];
-  return {
-    label: rule.label,
-    name: rule.name,
-    service,
-    breadcrumb: rule.breadcrumb ?? null,
-    risk: rule.risk,
-    kind: rule.kind ?? 'action',
-    summary: rule.summary,
-    url: rule.url ?? null,
-    beforeMs: (rule.window?.before ?? DEFAULT_WINDOW_SECONDS) * 1000,
-    afterMs: (rule.window?.after ?? DEFAULT_WINDOW_SECONDS) * 1000,
-    anchors: new Set(rule.anchors),
-    required,
-    members: new Set([...rule.anchors, ...required, ...(rule.optional ?? [])]),
-    forbidden: new Set(rule.forbidden ?? []),
-    conditions,
-    priority: rule.priority ?? 0,
-    agents: rule.agents ?? 'console',
-    escalations: (rule.escalate ?? []).map((raise) => ({
-      risk: raise.risk,
-      reason: raise.reason ?? null,
-      conditions: raise.when.map((condition) => ({ event: condition.event ?? null, test: compileCondition(condition) })),
-    })),
-    after: sessionContext(rule.after),
-    followedBy: sessionContext(rule.followedBy),
-    extract: rule.extract ?? {},
-    tests: rule.tests ?? [],
-    file,
-    source: rule,
-  };
 }
 
 /** Validates and compiles rule files given as (name, YAML text); throws RuleLoadError listing every problem. */

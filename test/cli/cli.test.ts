@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionIdFor } from '../../engine/sessionize.ts';
 import type { CloudTrailRecord } from '../../engine/types.ts';
@@ -308,6 +308,66 @@ describe('trailmap enrich', () => {
         'evt-policy',
         'evt-regions',
       ]);
+    },
+    TIMEOUT,
+  );
+});
+
+describe('trailmap enrich on threads', () => {
+  // examples/trail has 36 files: enough for the threaded path. `--match` that every record passes
+  // forces the single-thread path, which reads every body: the two must say the same.
+  const ALL = ['--match', '$.eventID regex "."'];
+
+  it(
+    'prints the same signals, sessions, per-event list and totals as the single-thread path',
+    async () => {
+      for (const format of ['signals-json', 'sessions-json', 'events-json', 'timeline']) {
+        const threaded = await trailmap(['enrich', 'examples/trail', '--format', format, '--no-color']);
+        const here = await trailmap(['enrich', 'examples/trail', '--format', format, '--no-color', ...ALL]);
+        expect(threaded.code).toBe(0);
+        expect(threaded.stdout.length).toBeGreaterThan(1000);
+        expect(threaded.stdout).toBe(here.stdout);
+      }
+    },
+    TIMEOUT * 4,
+  );
+
+  it(
+    'names an unreadable file, still enriches the others, and exits 2',
+    async () => {
+      const folder = join(dir, 'threads');
+      await mkdir(folder, { recursive: true });
+      for (let i = 0; i < 9; i++) {
+        const records = burst.map((r) => ({
+          ...r,
+          eventID: `${r.eventID}-${i}`,
+          eventTime: new Date(Date.parse(r.eventTime as string) + i * 60_000).toISOString(),
+        }));
+        await writeFile(join(folder, `part-${i}.json`), JSON.stringify({ Records: records }));
+      }
+      await writeFile(
+        join(folder, 'part-9.json.gz'),
+        gzipSync(JSON.stringify({ Records: burst })).subarray(0, 30),
+      );
+      const { code, stdout, stderr } = await trailmap(['enrich', folder, '--format', 'signals-json']);
+      expect(code).toBe(2);
+      expect(stderr).toContain(`${join(folder, 'part-9.json.gz')}: not a valid gzip stream`);
+      const signals = JSON.parse(stdout) as { label: string; eventCount: number }[];
+      // The nine bursts, a minute apart, are one session (same key) with the action nine times.
+      expect(signals.map((s) => s.label)).toEqual(Array(9).fill('IAM_AccountSettings'));
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'reports bad rules (file, rule, field) and exits 1 while the threads read',
+    async () => {
+      const rulesDir = join(dir, 'bad-rules');
+      await mkdir(rulesDir, { recursive: true });
+      await writeFile(join(rulesDir, 'bad.yaml'), 'service: iam\nrules:\n  - label: X\n');
+      const { code, stderr } = await trailmap(['enrich', 'examples/trail', '--rules', rulesDir]);
+      expect(code).toBe(1);
+      expect(stderr).toContain('bad.yaml');
     },
     TIMEOUT,
   );
