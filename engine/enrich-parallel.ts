@@ -15,7 +15,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { MessageChannel } from 'node:worker_threads';
 import {
   compareSessions,
-  compareTimedEvents,
+  mergeTimedEvents,
   type EnrichedSession,
   type EnrichmentSummary,
   type TimedEventEnrichment,
@@ -27,6 +27,12 @@ import type { SignalRule } from './rules/model.ts';
 import { locateSession } from './session-summary.ts';
 import { startThread } from './threads.ts';
 import type { AddressLookup, EventEnrichment, InputProblem } from './types.ts';
+
+/** One file's records that one thread owns, as they travel between threads. */
+export interface OwnedPart {
+  file: string;
+  records: WorkerFileRead;
+}
 
 export type ToEnrichThread =
   | {
@@ -49,7 +55,7 @@ export type ToEnrichThread =
   | { type: 'rules'; specs: CheckedRuleSpec[] };
 
 export type BetweenEnrichThreads =
-  | { type: 'records'; file: string; records: WorkerFileRead }
+  | { type: 'records'; records: OwnedPart }
   /** The sending thread has read its last file and passed on all of it. */
   | { type: 'end' };
 
@@ -117,7 +123,10 @@ export async function enrichFilesInThreads(
           maxBytes: options.maxBytes,
           eventList: options.eventList,
         };
-        thread.postMessage(setup, peers.filter((port) => port !== null));
+        thread.postMessage(
+          setup,
+          peers.filter((port) => port !== null),
+        );
         return new Promise<Extract<FromEnrichThread, { type: 'enriched' }>>((resolve, reject) => {
           thread.on('message', (message: FromEnrichThread) => {
             if (message.type === 'enriched') return resolve(message);
@@ -150,7 +159,7 @@ function merge(
 ): ThreadedEnrichment {
   const sessions = results.flatMap((r) => r.sessions).sort(compareSessions);
   for (const session of sessions) locateSession(session.summary, lookup);
-  const timed = eventList ? mergeSorted(results.map((r) => r.timedEvents ?? [])) : null;
+  const timed = eventList ? mergeTimedEvents(results.map((r) => r.timedEvents ?? [])) : null;
   let events: EventEnrichment[] | undefined;
   return {
     enrichment: {
@@ -166,19 +175,4 @@ function merge(
     sources: files.filter((_, position) => reads[position].read),
     eventCount: reads.reduce((n, r) => n + r.eventCount, 0),
   };
-}
-
-/** Merges lists that are each sorted into one sorted list. */
-function mergeSorted(lists: TimedEventEnrichment[][]): TimedEventEnrichment[] {
-  const merged: TimedEventEnrichment[] = [];
-  const at = lists.map(() => 0);
-  for (;;) {
-    let best = -1;
-    for (let i = 0; i < lists.length; i++) {
-      if (at[i] >= lists[i].length) continue;
-      if (best < 0 || compareTimedEvents(lists[i][at[i]], lists[best][at[best]]) < 0) best = i;
-    }
-    if (best < 0) return merged;
-    merged.push(lists[best][at[best]++]);
-  }
 }

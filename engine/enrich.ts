@@ -54,16 +54,29 @@ export function compareTimedEvents(a: TimedEventEnrichment, b: TimedEventEnrichm
   return a.time - b.time || compareText(a.entry.eventId, b.entry.eventId);
 }
 
+/** Merges per-event lists that are each in order into one list in order. */
+export function mergeTimedEvents(lists: readonly TimedEventEnrichment[][]): TimedEventEnrichment[] {
+  const merged: TimedEventEnrichment[] = [];
+  const at = lists.map(() => 0);
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < lists.length; i++) {
+      if (at[i] >= lists[i].length) continue;
+      if (best < 0 || compareTimedEvents(lists[i][at[i]], lists[best][at[best]]) < 0) best = i;
+    }
+    if (best < 0) return merged;
+    merged.push(lists[best][at[best]++]);
+  }
+}
+
 // Code units: no locale-aware comparison of a million ids.
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 const isoSeconds = (time: number) => new Date(time).toISOString().replace('.000Z', 'Z');
 const CANONICAL_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
-/** The event's time as ISO-8601 seconds: CloudTrail's own text when it already is (most are). */
-const timeText = (event: TrailEvent) =>
-  typeof event.record.eventTime === 'string' && CANONICAL_TIME.test(event.record.eventTime)
-    ? event.record.eventTime
-    : isoSeconds(event.time);
+/** An event's time as ISO-8601 seconds: CloudTrail's own text when it already is (most are). */
+export const eventTimeText = (eventTime: unknown, time: number): string =>
+  typeof eventTime === 'string' && CANONICAL_TIME.test(eventTime) ? eventTime : isoSeconds(time);
 
 /** Keeps the first copy of each eventID: trails deliver some records twice. */
 export function dedupe(events: readonly TrailEvent[]): { unique: TrailEvent[]; duplicates: number } {
@@ -136,7 +149,7 @@ function eventEnrichments(explained: readonly Explained[]): TimedEventEnrichment
         time: event.time,
         entry: {
           eventId: event.id,
-          eventTime: timeText(event),
+          eventTime: eventTimeText(event.record.eventTime, event.time),
           ref: event.ref,
           sessionId,
           signalId: signal?.id ?? null,

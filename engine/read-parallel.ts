@@ -3,7 +3,7 @@
  * (engine/read-worker.ts) and hand back their events. Events whose body was dropped (`bodies:
  * 'console'`) travel as columns, which is much cheaper to pass between threads than objects.
  */
-import { type FileRead, serviceOf } from './read.ts';
+import { type FileRead, refOf } from './read.ts';
 import { isSlimRecord, slimRecordOf } from './slim-record.ts';
 import { startThread } from './threads.ts';
 import type { InputProblem, TrailEvent } from './types.ts';
@@ -36,6 +36,17 @@ export interface WorkerRequest {
 }
 
 const SLIM_FIELDS = 4;
+const SLIM_FIELD_NAMES = ['eventSource', 'eventName', 'type', 'arn'] as const;
+
+/** One text field of the `i`th event of slim columns (undefined: absent). */
+export function slimText(
+  slim: WorkerFileRead['slim'],
+  i: number,
+  field: (typeof SLIM_FIELD_NAMES)[number],
+): string | undefined {
+  const index = slim.fields[i * SLIM_FIELDS + SLIM_FIELD_NAMES.indexOf(field)];
+  return index < 0 ? undefined : slim.texts[index];
+}
 
 /** Splits one file's events for the trip between threads. */
 export function encodeFileRead(position: number, read: FileRead): WorkerFileRead {
@@ -80,26 +91,17 @@ export function encodeFileRead(position: number, read: FileRead): WorkerFileRead
 export function decodeFileRead(file: string, message: WorkerFileRead): FileRead {
   const events: TrailEvent[] = new Array(message.full.length + message.slim.ids.length);
   for (const { at, event } of message.full) events[at] = event;
-  const { fields, texts, ...slim } = message.slim;
-  const text = (i: number, field: number) => {
-    const index = fields[i * SLIM_FIELDS + field];
-    return index < 0 ? undefined : texts[index];
-  };
-  // One ref per distinct (source, name): the same string for every event of that kind.
-  const refs = new Map<number, string>();
+  const slim = message.slim;
   for (let i = 0; i < slim.ids.length; i++) {
-    const source = text(i, 0) as string;
-    const name = text(i, 1) as string;
-    const kind = fields[i * SLIM_FIELDS] * texts.length + fields[i * SLIM_FIELDS + 1];
-    let ref = refs.get(kind);
-    if (ref === undefined) refs.set(kind, (ref = `${serviceOf(source)}:${name}`));
+    const source = slimText(slim, i, 'eventSource') as string;
+    const name = slimText(slim, i, 'eventName') as string;
     events[slim.at[i]] = {
       id: slim.ids[i],
       time: slim.times[i],
-      ref,
+      ref: refOf(source, name),
       record: slimRecordOf(slim.ids[i], slim.eventTimes[i], source, name, {
-        type: text(i, 2),
-        arn: text(i, 3),
+        type: slimText(slim, i, 'type'),
+        arn: slimText(slim, i, 'arn'),
       }),
       origin: { source: file, index: slim.indexes[i] },
     };

@@ -199,15 +199,21 @@ const IDENTITY_TEXT_FIELDS = [
   'invokedBy',
 ] as const;
 
+const CORE_FIELDS = ['eventTime', 'eventSource', 'eventName'] as const;
+const hasText = (value: unknown) => typeof value === 'string' && value !== '';
+
 /** Why a record's shape cannot be read (wrong types where the engine expects text), or null. */
 export function recordShapeProblem(record: CloudTrailRecord): string | null {
-  const core = ['eventTime', 'eventSource', 'eventName'] as const;
-  const missing = core.filter(
-    (field) => record[field] === undefined || record[field] === null || record[field] === '',
-  );
-  if (missing.length > 0) return `missing ${missing.join(', ')}`;
-  for (const field of core) {
-    if (typeof record[field] !== 'string') return `${field} is ${kindOf(record[field])} (expected a string)`;
+  // Checked on every record: no array is built unless something is wrong.
+  if (!hasText(record.eventTime) || !hasText(record.eventSource) || !hasText(record.eventName)) {
+    const missing = CORE_FIELDS.filter(
+      (field) => record[field] === undefined || record[field] === null || record[field] === '',
+    );
+    if (missing.length > 0) return `missing ${missing.join(', ')}`;
+    for (const field of CORE_FIELDS) {
+      if (typeof record[field] !== 'string')
+        return `${field} is ${kindOf(record[field])} (expected a string)`;
+    }
   }
   for (const field of TEXT_FIELDS) {
     const value = record[field];
@@ -261,11 +267,33 @@ export function toTrailEvent(record: CloudTrailRecord, source: string, index: nu
   return {
     id,
     time,
-    ref: `${serviceOf(record.eventSource as string)}:${record.eventName}`,
+    ref: refOf(record.eventSource as string, record.eventName as string),
     record,
     origin: { source, index },
   };
 }
+
+/**
+ * `service:EventName`, one string per distinct pair: a trail repeats a few thousand kinds of call,
+ * and the same string for every event of a kind saves a regex and an allocation per record.
+ */
+export function refOf(eventSource: string, eventName: string): string {
+  let byName = refs.get(eventSource);
+  if (!byName) {
+    if (refs.size >= REFS_MAX) refs.clear();
+    refs.set(eventSource, (byName = new Map()));
+  }
+  let ref = byName.get(eventName);
+  if (ref === undefined) {
+    if (byName.size >= REFS_MAX) byName.clear();
+    byName.set(eventName, (ref = `${serviceOf(eventSource)}:${eventName}`));
+  }
+  return ref;
+}
+
+const refs = new Map<string, Map<string, string>>();
+/** Bounds the memo, so hostile input with endless distinct names cannot grow it without end. */
+const REFS_MAX = 10_000;
 
 /** Parses one input's bytes; record-level problems are collected, not thrown. */
 export function readEventsFromBytes(

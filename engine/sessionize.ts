@@ -159,9 +159,7 @@ export function sessionize(input: readonly TrailEvent[]): Sessionized {
   // From here on in time order: groups by their first event, then sign-ins and tokens, so which
   // session a sign-in joins never depends on the input order.
   for (const group of found.values()) group.events.sort(compareEvents);
-  const groups = new Map(
-    [...found].sort(([, a], [, b]) => compareEvents(a.events[0], b.events[0])),
-  );
+  const groups = new Map([...found].sort(([, a], [, b]) => compareEvents(a.events[0], b.events[0])));
   logins.sort(compareEvents);
   tokens.sort((a, b) => compareEvents(a.event, b.event));
 
