@@ -95,6 +95,9 @@ const eventId = (seed: string) => {
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const key20 = (prefix: string, n: number) => `${prefix}${n.toString(36).toUpperCase().padStart(16, '0')}`;
 
+/** First octets of widely allocated public IPv4 space (none is private, reserved or documentation). */
+const PUBLIC_FIRST_OCTETS = [23, 31, 37, 45, 52, 62, 77, 81, 89, 91, 94, 109, 151, 176, 185, 193, 195, 212, 213, 217];
+
 /** One console session copy: new principal name, keys, account, address, ids and start. */
 function copySession(template: Template, copy: number, account: string, start: number): CloudTrailRecord[] {
   let text = JSON.stringify(template.records);
@@ -105,9 +108,11 @@ function copySession(template: Template, copy: number, account: string, start: n
     const renamed = at > 0 ? `${name.slice(0, at)}-c${copy}${name.slice(at)}` : `${name}-c${copy}`;
     text = text.replaceAll(name, renamed);
   }
+  // A public address per copy (people sign in from the internet), so GeoIP has real work to do.
+  const firstOctet = PUBLIC_FIRST_OCTETS[copy % PUBLIC_FIRST_OCTETS.length];
   text = text.replace(
     /(198\.51\.100|203\.0\.113)\.\d+/g,
-    `100.${64 + (copy % 60)}.${(copy >> 6) % 250}.${copy % 250}`,
+    `${firstOctet}.${(copy >> 4) % 250}.${(copy * 7) % 250}.${(copy % 250) + 1}`,
   );
   const shift = start - template.start;
   return (JSON.parse(text) as CloudTrailRecord[]).map((r, i) => {

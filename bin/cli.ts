@@ -63,6 +63,12 @@ async function addressLookup(enabled: boolean) {
   return (address: string | undefined) => db.lookup(address ?? '');
 }
 
+/** Places just these addresses (a pass over the GeoIP files, no tables: for a trail's session addresses). */
+async function locateOnly(addresses: string[]) {
+  const { lookupFor } = await import('../engine/geoip.ts');
+  return lookupFor(addresses);
+}
+
 /** The input options, filters and live source that `enrich`, `detect` and `report` share. */
 function withSelection(command: Command): Command {
   return command
@@ -196,7 +202,7 @@ async function enrichInThreads(
     maxBytes: options.maxInputBytes,
     rules: () => loadRulesOrExit(options.rules),
     filter: filterOptions,
-    lookup: () => addressLookup(options.geoip !== false),
+    locate: options.geoip === false ? undefined : locateOnly,
     eventList,
     onProgress: progress(process.stderr.isTTY === true),
   });
@@ -252,7 +258,8 @@ withSelection(
   .action(async (inputs: string[], options) => {
     const format = options.format as Format;
     const run =
-      (await enrichInThreads(inputs, options, format === 'events-json')) ?? (await enrichHere(inputs, options));
+      (await enrichInThreads(inputs, options, format === 'events-json')) ??
+      (await enrichHere(inputs, options));
     run.problems.forEach(reportProblem);
     const result = run.enrichment;
     if (format === 'timeline') {

@@ -4,8 +4,7 @@
  * principal (engine/route.ts `threadOf`); once all files are read, each thread de-duplicates,
  * sessionizes and maps its own principals. Sessions never span principals, so the union of the
  * threads' results is what enriching everything in one place gives; this thread merges them and
- * places source addresses. It is free meanwhile (files are claimed without it) to check the rules
- * and load the GeoIP data.
+ * places source addresses. It is free meanwhile (files are claimed without it) to check the rules.
  *
  * Records are passed on with their bodies dropped where no console session can contain them
  * (`bodies: 'console'`), so this path serves what needs no record bodies: sessions, signals and the
@@ -75,8 +74,8 @@ export interface ThreadedEnrichOptions {
   /** Loads (and checks) the signal rules; called once the threads are reading. */
   rules: () => readonly SignalRule[];
   filter: Omit<EventFilterOptions, 'match'>;
-  /** Places source addresses; called once the threads are reading. */
-  lookup?: () => Promise<AddressLookup | undefined>;
+  /** Places the sessions' source addresses, once they are known. */
+  locate?: (addresses: string[]) => Promise<AddressLookup>;
   /** Keep the per-event list (`events`); otherwise it is not built at all. */
   eventList: boolean;
   onProgress?: (done: number, total: number) => void;
@@ -140,26 +139,25 @@ export async function enrichFilesInThreads(
     );
     // Awaited below; if the rules or GeoIP fail first, that failure is the one to report.
     results.catch(() => undefined);
-    // While the threads read: rules, then the GeoIP data.
+    // Checked here while the threads read.
     const specs = checkedSpecsOf(options.rules());
     threads.forEach((thread) => thread.postMessage({ type: 'rules', specs } satisfies ToEnrichThread));
-    const lookup = await options.lookup?.();
-    return merge(await results, reads, files, options.eventList, lookup);
+    return await merge(await results, reads, files, options);
   } finally {
     await Promise.all(threads.map((thread) => thread.terminate()));
   }
 }
 
-function merge(
+async function merge(
   results: Extract<FromEnrichThread, { type: 'enriched' }>[],
   reads: Extract<FromEnrichThread, { type: 'read' }>[],
   files: string[],
-  eventList: boolean,
-  lookup: AddressLookup | undefined,
-): ThreadedEnrichment {
+  options: ThreadedEnrichOptions,
+): Promise<ThreadedEnrichment> {
   const sessions = results.flatMap((r) => r.sessions).sort(compareSessions);
+  const lookup = await options.locate?.([...new Set(sessions.flatMap((s) => s.summary.sourceIps))]);
   for (const session of sessions) locateSession(session.summary, lookup);
-  const timed = eventList ? mergeTimedEvents(results.map((r) => r.timedEvents ?? [])) : null;
+  const timed = options.eventList ? mergeTimedEvents(results.map((r) => r.timedEvents ?? [])) : null;
   let events: EventEnrichment[] | undefined;
   return {
     enrichment: {

@@ -196,22 +196,33 @@ async function forEachRange<T>(
   const bytes = await readFile(path);
   // Value bytes → value, by a hash of the bytes, checked byte for byte (a collision is just a miss).
   const known = new Map<number, { from: number; to: number; value: number }>();
+  forEachRangeLine(bytes, (line, first, second, from, to) => {
+    let hash = 0x811c9dc5;
+    for (let i = from; i < to; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+    let entry = known.get(hash);
+    if (!entry || bytes.compare(bytes, entry.from, entry.to, from, to) !== 0) {
+      entry = { from, to, value: valueOf(parseCsvLine(bytes.toString('utf8', from, to))) };
+      known.set(hash, entry);
+    }
+    onRange(bound(bytes, line, first), bound(bytes, first + 1, second), entry.value);
+  });
+}
+
+/**
+ * Calls `onLine` for each line with two commas and decimal bounds before them: the line's start, the two
+ * commas' offsets and the value fields' byte range (a trailing CR excluded).
+ */
+function forEachRangeLine(
+  bytes: Buffer,
+  onLine: (line: number, first: number, second: number, from: number, to: number) => void,
+): void {
   for (let line = 0; line < bytes.length;) {
     let eol = bytes.indexOf(10, line);
     if (eol < 0) eol = bytes.length;
     const first = bytes.indexOf(44, line);
     const second = first >= 0 && first < eol ? bytes.indexOf(44, first + 1) : -1;
     if (second >= 0 && second < eol && isDecimal(bytes, line, first) && isDecimal(bytes, first + 1, second)) {
-      const from = second + 1;
-      const to = bytes[eol - 1] === 13 ? eol - 1 : eol;
-      let hash = 0x811c9dc5;
-      for (let i = from; i < to; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
-      let entry = known.get(hash);
-      if (!entry || bytes.compare(bytes, entry.from, entry.to, from, to) !== 0) {
-        entry = { from, to, value: valueOf(parseCsvLine(bytes.toString('utf8', from, to))) };
-        known.set(hash, entry);
-      }
-      onRange(bound(bytes, line, first), bound(bytes, first + 1, second), entry.value);
+      onLine(line, first, second, second + 1, bytes[eol - 1] === 13 ? eol - 1 : eol);
     }
     line = eol + 1;
   }
@@ -588,8 +599,7 @@ export class GeoIpDatabase {
    * `geo-whois-asn-country-ipv6-num.csv`); by default each is read from its installed npm package.
    */
   static async load(options: { dir?: string } = {}): Promise<GeoIpDatabase> {
-    const pathOf = (file: string, pkg: string): string =>
-      join(options.dir ?? dirname(require.resolve(`${pkg}/package.json`)), file);
+    const pathOf = (file: string, pkg: string): string => dataFile(file, pkg, options.dir);
     const tables = new ValueTables();
     const country = (values: string[]): number => tables.country(values[0]);
     const asn = (values: string[]): number => tables.asn(Number(values[0]), values[1] ?? '');
@@ -655,4 +665,115 @@ export async function geoIpDatabase(options: { dir?: string } = {}): Promise<Geo
     throw error;
   });
   return shared;
+}
+
+/** Where a data file is: `dir` when the files were copied there (Lambda bundles), else its npm package. */
+const dataFile = (file: string, pkg: string, dir?: string): string =>
+  join(dir ?? dirname(require.resolve(`${pkg}/package.json`)), file);
+
+/**
+ * Locates a few addresses without building the tables: one pass over each file their families need,
+ * keeping for each address the narrowest range that holds it (the later line on ties), which is what
+ * the flattened tables answer. For a trail's few hundred session addresses this is several times
+ * cheaper than loading the database; for many lookups, load it (`geoIpDatabase`).
+ */
+export async function locateAddresses(
+  addresses: Iterable<string>,
+  options: { dir?: string } = {},
+): Promise<Map<string, IpInfo>> {
+  const found = new Map<string, IpInfo>();
+  const v4 = new Map<number, string[]>();
+  const v6 = new Map<bigint, string[]>();
+  for (const address of new Set(addresses)) {
+    const parsed = parseAddress(address);
+    if (parsed.kind !== 'public')
+      found.set(address, { kind: parsed.kind, country: null, asn: null, asOrg: null });
+    else if (parsed.family === 4) v4.set(parsed.value, [...(v4.get(parsed.value) ?? []), address]);
+    else v6.set(parsed.value, [...(v6.get(parsed.value) ?? []), address]);
+  }
+  const place = async <T extends number | bigint>(
+    queries: Map<T, string[]>,
+    files: { country: string; asn: string },
+    bound: (bytes: Buffer, from: number, to: number) => T,
+    valid: (start: T, end: T) => boolean,
+  ) => {
+    if (queries.size === 0) return;
+    const values = [...queries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const country = await narrowestRanges(
+      dataFile(files.country, COUNTRY_PACKAGE, options.dir),
+      bound,
+      valid,
+      values,
+    );
+    const asn = await narrowestRanges(dataFile(files.asn, ASN_PACKAGE, options.dir), bound, valid, values);
+    values.forEach((value, i) => {
+      const info: IpInfo = {
+        kind: 'public',
+        country: country[i]?.[0] ?? null,
+        // As the tables store them: ASNs as unsigned 32-bit numbers, an empty organisation as none.
+        asn: asn[i] ? Number(asn[i][0]) >>> 0 : null,
+        asOrg: asn[i] ? asn[i][1] || null : null,
+      };
+      for (const address of queries.get(value) ?? []) found.set(address, info);
+    });
+  };
+  await place(
+    v4,
+    { country: FILES.country4, asn: FILES.asn4 },
+    numberBound,
+    (s, e) => s <= e && e <= 0xffffffff,
+  );
+  await place(
+    v6,
+    { country: FILES.country6, asn: FILES.asn6 },
+    bigintBound,
+    (s, e) => s <= e && e >> 128n === 0n,
+  );
+  return found;
+}
+
+/** For each of the sorted `queries`, the value fields of the narrowest valid range holding it (the later line on ties). */
+async function narrowestRanges<T extends number | bigint>(
+  path: string,
+  bound: (bytes: Buffer, from: number, to: number) => T,
+  valid: (start: T, end: T) => boolean,
+  queries: readonly T[],
+): Promise<(string[] | null)[]> {
+  const bytes = await readFile(path);
+  const best: ({ start: T; end: T; from: number; to: number } | null)[] = queries.map(() => null);
+  forEachRangeLine(bytes, (line, first, second, from, to) => {
+    const start = bound(bytes, line, first);
+    const end = bound(bytes, first + 1, second);
+    if (!valid(start, end)) return;
+    let lo = 0;
+    let hi = queries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (queries[mid] < start) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < queries.length && queries[i] <= end; i++) {
+      const held = best[i];
+      // end - start, compared without mixing number and bigint arithmetic in one generic expression.
+      if (!held || !narrower(held.start, held.end, start, end)) best[i] = { start, end, from, to };
+    }
+  });
+  return best.map((range) => (range ? parseCsvLine(bytes.toString('utf8', range.from, range.to)) : null));
+}
+
+/** Whether [aStart, aEnd] is strictly narrower than [bStart, bEnd]. */
+function narrower<T extends number | bigint>(aStart: T, aEnd: T, bStart: T, bEnd: T): boolean {
+  return typeof aStart === 'bigint'
+    ? (aEnd as bigint) - (aStart as bigint) < (bEnd as bigint) - (bStart as bigint)
+    : (aEnd as number) - (aStart as number) < (bEnd as number) - (bStart as number);
+}
+
+/** A lookup that answers for `addresses` from the data files (`locateAddresses`), and classifies any other. */
+export async function lookupFor(
+  addresses: Iterable<string>,
+  options: { dir?: string } = {},
+): Promise<(address: string) => IpInfo> {
+  const found = await locateAddresses(addresses, options);
+  return (address) =>
+    found.get(address) ?? { kind: classifyAddress(address), country: null, asn: null, asOrg: null };
 }

@@ -71,12 +71,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const entries = (e: EnrichmentSummary): EventEnrichment[] => e.events;
 
+/** The addresses each threaded run asked to locate. */
+let asked: string[] = [];
+
 async function bothWays(options: Partial<ThreadedEnrichOptions> & { threads: number }) {
   const threaded = await enrichFilesInThreads(files, {
     maxBytes: 1 << 30,
     rules: () => rules,
     filter: {},
-    lookup: async () => lookup,
+    locate: async (addresses) => {
+      asked = addresses;
+      return lookup;
+    },
     eventList: true,
     ...options,
   });
@@ -95,6 +101,10 @@ describe('enrichFilesInThreads', () => {
       expect(result.sessions).toEqual(here.sessions);
       expect(result.sessions.some((s) => s.summary.kind === 'file')).toBe(true);
       expect(result.sessions[0].summary.sourceLocations.length).toBeGreaterThan(0);
+      // Asked once for each distinct session address, and nothing else.
+      expect([...asked].sort()).toEqual(
+        [...new Set(here.sessions.flatMap((s) => s.summary.sourceIps))].sort(),
+      );
       expect(entries(result)).toEqual(entries(here));
       expect(result.otherCount).toBe(here.otherCount);
       expect(result.duplicateEventCount).toBe(here.duplicateEventCount);

@@ -8,6 +8,7 @@ import {
   GEOIP_ATTRIBUTION,
   GeoIpDatabase,
   geoIpDatabase,
+  lookupFor,
   parseCsvLine,
   type AddressKind,
 } from '../../engine/geoip.ts';
@@ -178,6 +179,20 @@ describe('GeoIpDatabase on a small fixture', () => {
 
   const country = (ip: string): string | null => db.lookup(ip).country;
 
+  it('locates a few addresses without tables exactly as the tables do (nesting, overlap, order, edges)', async () => {
+    const addresses = [
+      ...['2.0.0.0', '2.0.0.9', '2.0.0.10', '2.0.0.11', '2.0.0.99', '2.0.0.100', '2.0.0.107', '2.0.0.108'],
+      ...['2.0.0.255', '2.0.1.0', '3.0.0.239', '3.0.0.240', '3.0.1.15', '3.0.1.16', '1.0.0.0', '1.0.0.255'],
+      ...['0.255.255.255', '255.255.255.255', '::ffff:2.0.0.10', '2606:4700::1', '2606:4700:10::1'],
+      ...['2606:4700:10:0:ffff::1', '2606:4701::', 'ffff::1', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'],
+      ...['10.0.0.1', 'AWS Internal', 's3.amazonaws.com', 'not an address', ''],
+    ];
+    const located = await lookupFor(addresses, { dir });
+    for (const address of addresses) expect(located(address), address).toEqual(db.lookup(address));
+    // An address it was not asked about is still classified, never located.
+    expect(located('fd00::7')).toEqual({ kind: 'private', country: null, asn: null, asOrg: null });
+  });
+
   it('gives nested ranges precedence inside their parent and the parent value around them', () => {
     expect([country('2.0.0.0'), country('2.0.0.9'), country('2.0.0.10'), country('2.0.0.11')]).toEqual([
       'DE',
@@ -287,6 +302,34 @@ describe('GeoIpDatabase on the bundled data', () => {
     ] as const) {
       expect(db.lookup(value)).toEqual({ kind, country: null, asn: null, asOrg: null });
     }
+  });
+
+  it('locates addresses without tables as the tables do: random ones and range edges', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { createRequire } = await import('node:module');
+    const require = createRequire(import.meta.url);
+    let seed = 9;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const addresses: string[] = [];
+    for (let i = 0; i < 3000; i++)
+      addresses.push([24, 16, 8, 0].map((shift) => (next() >>> shift) & 255).join('.'));
+    for (let i = 0; i < 300; i++)
+      addresses.push(
+        `2${(next() % 0x1000).toString(16).padStart(3, '0')}:${(next() & 0xffff).toString(16)}::${(next() & 0xffff).toString(16)}`,
+      );
+    // Both ends of sampled ranges, and the addresses just outside them.
+    const lines = readFileSync(require.resolve('@ip-location-db/asn/asn-ipv4-num.csv'), 'utf8').split('\n');
+    for (let i = 0; i < lines.length; i += 4001) {
+      const [start, end] = lines[i].split(',').map(Number);
+      if (!Number.isFinite(start) || !Number.isFinite(end)) continue;
+      for (const n of [start - 1, start, end, end + 1])
+        if (n >= 0 && n <= 0xffffffff)
+          addresses.push([24, 16, 8, 0].map((shift) => (n >>> shift) & 255).join('.'));
+    }
+    const located = await lookupFor(addresses);
+    const differing = addresses.filter((a) => JSON.stringify(located(a)) !== JSON.stringify(db.lookup(a)));
+    expect(differing).toEqual([]);
+    expect(addresses.filter((a) => located(a).country !== null).length).toBeGreaterThan(2000);
   });
 
   it('returns nulls for public-looking addresses no range covers', () => {
