@@ -96,7 +96,9 @@ const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 const key20 = (prefix: string, n: number) => `${prefix}${n.toString(36).toUpperCase().padStart(16, '0')}`;
 
 /** First octets of widely allocated public IPv4 space (none is private, reserved or documentation). */
-const PUBLIC_FIRST_OCTETS = [23, 31, 37, 45, 52, 62, 77, 81, 89, 91, 94, 109, 151, 176, 185, 193, 195, 212, 213, 217];
+const PUBLIC_FIRST_OCTETS = [
+  23, 31, 37, 45, 52, 62, 77, 81, 89, 91, 94, 109, 151, 176, 185, 193, 195, 212, 213, 217,
+];
 
 /** One console session copy: new principal name, keys, account, address, ids and start. */
 function copySession(template: Template, copy: number, account: string, start: number): CloudTrailRecord[] {
