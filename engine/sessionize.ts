@@ -107,8 +107,9 @@ function accessKeysByPrincipal(events: readonly TrailEvent[]): Map<string, strin
   for (const { record } of events) {
     const key = record.userIdentity?.accessKeyId;
     const created = record.userIdentity?.sessionContext?.attributes?.creationDate;
-    const principal = created ? principalKey(record) : null;
-    if (!key || !principal || !isConsoleEvent(record)) continue;
+    if (!key || !created || !isConsoleEvent(record)) continue;
+    const principal = principalKey(record);
+    if (!principal) continue;
     keys.set(principal, (keys.get(principal) ?? new Set()).add(`key:${key}`));
   }
   const unique = new Map<string, string>();
