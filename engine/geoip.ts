@@ -3,7 +3,7 @@
  *
  * Data: the `@ip-location-db/asn` (Route Views + DB-IP, CC BY 4.0) and
  * `@ip-location-db/geo-whois-asn-country` npm packages. Their `-num.csv` files hold ranges as decimal
- * numbers; we stream them once, flatten nested ranges (the most specific range wins) and keep the result in
+ * numbers; we read each file once, flatten nested ranges (the most specific range wins) and keep the result in
  * sorted typed arrays that are binary-searched per lookup.
  */
 import { readFileSync } from 'node:fs';
