@@ -1,13 +1,21 @@
 /**
  * Grouping events into console sessions (DESIGN.md, "Console sessions" and "Sign-in").
  *
+ * A console session is a principal plus its sign-in, never an access key: the console takes a
+ * temporary key per service (and per tab) and renews them, and every one of them carries the same
+ * principal and `sessionContext.attributes.creationDate` (the sign-in time).
+ *
  * - A console event carries console credentials (`sessionCredentialFromConsole`), is a sign-in
- *   event, or comes from a browser/console user agent. Its session is its temporary access key,
- *   or failing that its principal + session creation date (+ source IP).
- * - `GetSigninToken` names the console session key it issues; `ConsoleLogin` joins the session of
- *   the same principal that starts right after it (or the `GetSigninToken` just before it).
- * - Records with no identity fields at all form one session per input source.
- * - Everything else is programmatic activity: kept, with no session.
+ *   event, or comes from a browser/console user agent. Its session is its principal + creationDate;
+ *   without a creationDate, the creationDate its access key has on other records, else the key
+ *   itself; without either, the principal's events split at quiet gaps and at new sign-ins.
+ * - Calls AWS makes for the session without the console flag (console back ends, `AWS Internal`)
+ *   join the session of their principal + creationDate, or of their key; never CLI or SDK calls.
+ * - `GetSigninToken` joins the session of the key it issues; `ConsoleLogin` the session whose
+ *   creationDate is its time; `CheckMfa` and other sign-in steps (which name no arn) the session of
+ *   the same account and user whose sign-in follows them within a minute.
+ * - No session lasts more than 12 hours. Records with no identity fields at all form one session
+ *   per input source. Everything else is programmatic activity: kept, with no session.
  */
 import { createHash } from 'node:crypto';
 import { compareEvents } from './map.ts';
@@ -27,10 +35,16 @@ export interface Sessionized {
   other: TrailEvent[];
 }
 
-/** How long after a sign-in the session it starts may make its first call. */
+/** How far a sign-in may be from the creationDate of the session it starts (both are to the second). */
+const SIGN_IN_MATCH_MS = 5_000;
+/** How long before its sign-in a CheckMfa (or a GetSigninToken) may come. */
+const SIGN_IN_STEP_MS = 60_000;
+/** Sessions known without a creationDate: how long after a sign-in their first call may come. */
 const LOGIN_LINK_MS = 5 * 60_000;
-/** How close a ConsoleLogin follows the GetSigninToken that issued its session key. */
-const TOKEN_LINK_MS = 60_000;
+/** Role, federated and Identity Center console sessions last at most 12 hours. */
+export const MAX_SESSION_MS = 12 * 3600_000;
+/** A principal's console calls with neither creationDate nor key: a quiet gap this long ends a session. */
+export const QUIET_GAP_MS = 30 * 60_000;
 
 export function sessionIdFor(key: string): string {
   return `s-${createHash('sha256').update(key).digest('hex').slice(0, 20)}`;
@@ -49,7 +63,9 @@ export function isSignIn(record: CloudTrailRecord): boolean {
   return (
     record.eventType === 'AwsConsoleSignIn' ||
     (record.eventSource === 'signin.amazonaws.com' &&
-      (record.eventName === 'ConsoleLogin' || record.eventName === 'GetSigninToken'))
+      (record.eventName === 'ConsoleLogin' ||
+        record.eventName === 'GetSigninToken' ||
+        record.eventName === 'CheckMfa'))
   );
 }
 
@@ -60,67 +76,169 @@ export function isConsoleEvent(record: CloudTrailRecord): boolean {
   return family === 'browser' || family === 'console';
 }
 
+/** An access key that identifies credentials: not empty, not masked (`ASIA****…`, `ASIAXXXX…`). */
+export function usableKey(key: unknown): key is string {
+  return typeof key === 'string' && /^[A-Z0-9]{16,128}$/.test(key) && !/^A[SK]IAX+$/.test(key);
+}
+
+/** The session start CloudTrail states for the credentials, in epoch ms (null: absent or not a time). */
+export function creationTimeOf(record: CloudTrailRecord): number | null {
+  const created = record.userIdentity?.sessionContext?.attributes?.creationDate;
+  if (typeof created !== 'string' || created === '') return null;
+  const time = Date.parse(created);
+  return Number.isFinite(time) ? time : null;
+}
+
 /**
- * A non-console call that joins the console session whose temporary key it carries: made by AWS on
- * the session's behalf, not by a CLI or SDK (someone scripting with exported keys is not clicking).
+ * A call that is not itself a console call but joins the console session of its principal and
+ * creationDate (or temporary key) when there is one: made by AWS for the session (console back
+ * ends, `AWS Internal`), never by a CLI or SDK (someone scripting with exported keys is not clicking).
  */
-export function joinsConsoleSessionByKey(record: CloudTrailRecord): boolean {
-  if (!record.userIdentity?.accessKeyId?.startsWith('ASIA')) return false;
+export function joinsConsoleSession(record: CloudTrailRecord): boolean {
+  if (isConsoleEvent(record)) return false;
+  const identity = record.userIdentity;
+  if (!identity) return false;
+  const temporary = usableKey(identity.accessKeyId) && identity.accessKeyId.startsWith('ASIA');
+  if (!temporary && creationTimeOf(record) === null) return false;
   const family = userAgentFamily(record.userAgent);
   return family !== 'cli' && family !== 'sdk';
 }
 
+const IAM_USER_ARN = /^arn:[a-z-]+:iam::(\d{12}):user\/(?:.*\/)?([^/]+)$/;
+const ROOT_ARN = /^arn:[a-z-]+:iam::(\d{12}):root$/;
+
+/** Who made the call, as shown to people: the ARN when the trail gives one. */
 export function principalOf(record: CloudTrailRecord): string | null {
   const identity = record.userIdentity;
   if (!identity) return null;
   if (identity.arn) return identity.arn;
   if (identity.sessionContext?.sessionIssuer?.arn) return identity.sessionContext.sessionIssuer.arn;
+  const person = identityCenterUserOf(record);
+  if (person) return person;
   if (identity.userName) return `${identity.accountId ?? '?'}:${identity.userName}`;
   if (identity.principalId) return `${identity.accountId ?? '?'}:${identity.principalId}`;
   return null;
 }
 
-/** The principal + session-start identity of a record, used when its access key is absent. */
-function principalKey(record: CloudTrailRecord): string | null {
-  const principal = principalOf(record);
-  if (!principal) return null;
-  const created = record.userIdentity?.sessionContext?.attributes?.creationDate ?? '';
-  return `principal:${principal}|${created}|${created ? '' : (record.sourceIPAddress ?? '')}`;
+/** The Identity Center user a call was made for (`onBehalfOf`), as the identity store's user ARN. */
+function identityCenterUserOf(record: CloudTrailRecord): string | null {
+  const onBehalfOf = record.userIdentity?.onBehalfOf as { userId?: unknown } | undefined;
+  if (record.userIdentity?.type !== 'IdentityCenterUser' || typeof onBehalfOf?.userId !== 'string')
+    return null;
+  return `arn:aws:identitystore:::user/${onBehalfOf.userId}`;
 }
 
 /**
- * A console record's session key: its access key; else the access key that other records of the
- * same principal and session start carry (the key "may be absent" on some records); else the
- * principal and session start themselves.
+ * The principal as one key for every record it makes: an IAM user's console calls name its ARN,
+ * its CheckMfa only account and user name, so both become `ACCOUNT:user/NAME` (user names are
+ * unique in an account, whatever the path). Sessions never span principal keys, which is what lets
+ * the cloud pipeline and the enrich threads partition by it.
  */
-function consoleKey(record: CloudTrailRecord, keyByPrincipal: ReadonlyMap<string, string>): string | null {
-  const key = record.userIdentity?.accessKeyId;
-  if (key) return `key:${key}`;
-  const principal = principalKey(record);
-  if (!principal) return null;
-  return keyByPrincipal.get(principal) ?? principal;
-}
-
-/** Maps principal + session start to the one access key its console records carry (if only one). */
-function accessKeysByPrincipal(events: readonly TrailEvent[]): Map<string, string> {
-  const keys = new Map<string, Set<string>>();
-  for (const { record } of events) {
-    const key = record.userIdentity?.accessKeyId;
-    const created = record.userIdentity?.sessionContext?.attributes?.creationDate;
-    if (!key || !created || !isConsoleEvent(record)) continue;
-    const principal = principalKey(record);
-    if (!principal) continue;
-    keys.set(principal, (keys.get(principal) ?? new Set()).add(`key:${key}`));
+export function principalKeyOf(record: CloudTrailRecord): string | null {
+  const identity = record.userIdentity;
+  if (!identity) return null;
+  if (identity.arn) {
+    const user = IAM_USER_ARN.exec(identity.arn);
+    if (user) return `${user[1]}:user/${user[2]}`;
+    const root = ROOT_ARN.exec(identity.arn);
+    if (root) return `${root[1]}:root`;
+    return identity.arn;
   }
-  const unique = new Map<string, string>();
-  for (const [principal, set] of keys) if (set.size === 1) unique.set(principal, [...set][0]);
-  return unique;
+  const account = identity.accountId ?? '?';
+  if (identity.type === 'Root') return `${account}:root`;
+  if (identity.type === 'IAMUser' && identity.userName) return `${account}:user/${identity.userName}`;
+  return principalOf(record);
 }
 
 function issuedKey(record: CloudTrailRecord): string | null {
   const credentials = (record.responseElements as { credentials?: { accessKeyId?: unknown } } | null)
     ?.credentials;
-  return typeof credentials?.accessKeyId === 'string' ? `key:${credentials.accessKeyId}` : null;
+  return usableKey(credentials?.accessKeyId) ? credentials.accessKeyId : null;
+}
+
+const loginFailed = (record: CloudTrailRecord) =>
+  (record.responseElements as { ConsoleLogin?: unknown } | null)?.ConsoleLogin === 'Failure';
+
+/** One session being built: its principal, when it signed in (if known) and its events. */
+interface Group {
+  key: string;
+  principal: string;
+  kind: 'console' | 'file';
+  /** Sign-in time: the creationDate, else the ConsoleLogin or GetSigninToken that started it. */
+  signIn: number | null;
+  events: TrailEvent[];
+}
+
+/** Groups of one principal, sorted by a time, searched by range (binary search: linear overall). */
+class Timeline {
+  private readonly sorted: { time: number; group: Group }[];
+  constructor(entries: { time: number; group: Group }[]) {
+    this.sorted = entries.sort((a, b) => a.time - b.time || (a.group.key < b.group.key ? -1 : 1));
+  }
+  /** Entries with from ≤ time ≤ to, in time order. */
+  *within(from: number, to: number): Generator<{ time: number; group: Group }> {
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.sorted[mid].time < from) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.sorted.length && this.sorted[i].time <= to; i++) yield this.sorted[i];
+  }
+  /** The entry within [from, to] closest to `time` (earlier one on a tie). */
+  nearest(time: number, from: number, to: number): Group | null {
+    let best: { time: number; group: Group } | null = null;
+    for (const entry of this.within(from, to)) {
+      if (!best || Math.abs(entry.time - time) < Math.abs(best.time - time)) best = entry;
+    }
+    return best?.group ?? null;
+  }
+}
+
+/** Per principal, a timeline built from some of the groups. */
+function timelines(groups: Iterable<Group>, timeOf: (group: Group) => number | null): Map<string, Timeline> {
+  const entries = new Map<string, { time: number; group: Group }[]>();
+  for (const group of groups) {
+    const time = timeOf(group);
+    if (time === null || group.kind !== 'console') continue;
+    let list = entries.get(group.principal);
+    if (!list) entries.set(group.principal, (list = []));
+    list.push({ time, group });
+  }
+  return new Map([...entries].map(([principal, list]) => [principal, new Timeline(list)]));
+}
+
+class Groups {
+  readonly byKey = new Map<string, Group>();
+  add(key: string, principal: string, kind: Group['kind'], signIn: number | null, event: TrailEvent): Group {
+    let group = this.byKey.get(key);
+    if (!group) this.byKey.set(key, (group = { key, principal, kind, signIn, events: [] }));
+    group.events.push(event);
+    return group;
+  }
+}
+
+interface Classified {
+  files: TrailEvent[];
+  signIns: TrailEvent[];
+  console: TrailEvent[];
+  joiners: TrailEvent[];
+  other: TrailEvent[];
+}
+
+function classify(input: readonly TrailEvent[]): Classified {
+  const out: Classified = { files: [], signIns: [], console: [], joiners: [], other: [] };
+  for (const event of input) {
+    const record = event.record;
+    if (!hasIdentity(record)) out.files.push(event);
+    else if (principalKeyOf(record) === null) out.other.push(event);
+    else if (isSignIn(record)) out.signIns.push(event);
+    else if (isConsoleEvent(record)) out.console.push(event);
+    else if (joinsConsoleSession(record)) out.joiners.push(event);
+    else out.other.push(event);
+  }
+  return out;
 }
 
 /**
@@ -128,102 +246,226 @@ function issuedKey(record: CloudTrailRecord): string | null {
  * are sorted: most of a trail is programmatic calls, which stay in input order in `other`.
  */
 export function sessionize(input: readonly TrailEvent[]): Sessionized {
-  const found = new Map<string, { kind: 'console' | 'file'; events: TrailEvent[] }>();
-  const add = (key: string, kind: 'console' | 'file', event: TrailEvent) => {
-    const group = found.get(key) ?? { kind, events: [] };
-    group.events.push(event);
-    found.set(key, group);
-  };
-  const other: TrailEvent[] = [];
-  const logins: TrailEvent[] = [];
-  const tokens: { event: TrailEvent; key: string }[] = [];
-  const keyByPrincipal = accessKeysByPrincipal(input);
+  const { files, signIns, console, joiners, other } = classify(input);
+  const groups = new Groups();
+  for (const event of files) groups.add(`file:${event.origin.source}`, '', 'file', null, event);
 
-  for (const event of input) {
-    const record = event.record;
-    if (!hasIdentity(record)) {
-      add(`file:${event.origin.source}`, 'file', event);
-    } else if (record.eventName === 'ConsoleLogin' || (isSignIn(record) && !issuedKey(record))) {
-      logins.push(event);
-    } else if (isSignIn(record)) {
-      const key = issuedKey(record)!;
-      tokens.push({ event, key });
-      add(key, 'console', event);
-    } else if (isConsoleEvent(record)) {
-      const key = consoleKey(record, keyByPrincipal);
-      if (key) add(key, 'console', event);
-      else other.push(event);
-    } else {
-      other.push(event);
+  // Which sign-in each key belongs to, from the records that name both.
+  const createdByKey = new Map<string, number>();
+  for (const { record } of console) {
+    const key = record.userIdentity?.accessKeyId;
+    const created = creationTimeOf(record);
+    if (usableKey(key) && created !== null) createdByKey.set(`${principalKeyOf(record)}\n${key}`, created);
+  }
+  const loose: TrailEvent[] = [];
+  const groupByKey = new Map<string, Group>();
+  for (const event of console) {
+    const principal = principalKeyOf(event.record)!;
+    const key = event.record.userIdentity?.accessKeyId;
+    const created =
+      creationTimeOf(event.record) ?? (usableKey(key) ? createdByKey.get(`${principal}\n${key}`) : undefined);
+    let group: Group;
+    if (created !== undefined)
+      group = groups.add(`signin:${principal}|${created}`, principal, 'console', created, event);
+    else if (usableKey(key)) group = groups.add(`key:${principal}|${key}`, principal, 'console', null, event);
+    else {
+      loose.push(event);
+      continue;
     }
-  }
-  // From here on in time order: groups by their first event, then sign-ins and tokens, so which
-  // session a sign-in joins never depends on the input order.
-  for (const group of found.values()) group.events.sort(compareEvents);
-  const groups = new Map([...found].sort(([, a], [, b]) => compareEvents(a.events[0], b.events[0])));
-  logins.sort(compareEvents);
-  tokens.sort((a, b) => compareEvents(a.event, b.event));
-
-  // Calls AWS made with a console session's key (AWS Internal, a service) belong to that session.
-  const stillOther: TrailEvent[] = [];
-  const joined: { event: TrailEvent; group: { events: TrailEvent[] } }[] = [];
-  for (const event of other) {
-    const key = joinsConsoleSessionByKey(event.record)
-      ? `key:${event.record.userIdentity?.accessKeyId}`
-      : null;
-    const group = key ? groups.get(key) : undefined;
-    if (group?.kind === 'console') joined.push({ event, group });
-    else stillOther.push(event);
-  }
-  joined.sort((a, b) => compareEvents(a.event, b.event));
-  for (const { event, group } of joined) group.events.push(event);
-
-  for (const login of logins) {
-    const key = loginSessionKey(login, groups, tokens);
-    const group = groups.get(key) ?? { kind: 'console' as const, events: [] };
-    group.events.push(login);
-    groups.set(key, group);
+    if (usableKey(key)) groupByKey.set(`${principal}\n${key}`, group);
   }
 
-  const sessions = [...groups.entries()].map(([key, group]) => ({
-    id: sessionIdFor(key),
-    kind: group.kind,
-    events: group.events.sort(compareEvents),
-  }));
+  // Calls AWS made for a console session join it by sign-in, else by key.
+  for (const event of joiners) {
+    const principal = principalKeyOf(event.record)!;
+    const created = creationTimeOf(event.record);
+    const key = event.record.userIdentity?.accessKeyId;
+    const group =
+      (created !== null ? groups.byKey.get(`signin:${principal}|${created}`) : undefined) ??
+      (usableKey(key) ? groupByKey.get(`${principal}\n${key}`) : undefined);
+    if (group) group.events.push(event);
+    else other.push(event);
+  }
+
+  signIns.sort(compareEvents);
+  const logins = signIns.filter((e) => e.record.eventName === 'ConsoleLogin');
+  splitLoose(loose, logins, groups);
+  const tokens = signIns.filter((e) => e.record.eventName === 'GetSigninToken');
+  placeTokens(tokens, groups, groupByKey);
+  placeLogins(logins, groups);
+  placeSignInSteps(
+    signIns.filter((e) => e.record.eventName !== 'ConsoleLogin' && e.record.eventName !== 'GetSigninToken'),
+    groups,
+  );
+
+  const sessions: SessionGroup[] = [];
+  for (const group of groups.byKey.values()) {
+    group.events.sort(compareEvents);
+    sessions.push(...capLength(group));
+  }
   sessions.sort((a, b) => compareEvents(a.events[0], b.events[0]) || (a.id < b.id ? -1 : 1));
-  return { sessions, other: stillOther };
+  return { sessions, other };
 }
 
-/** The session a sign-in starts: the token's session, else the principal's next session, else its own. */
-function loginSessionKey(
-  login: TrailEvent,
-  groups: Map<string, { kind: string; events: TrailEvent[] }>,
-  tokens: { event: TrailEvent; key: string }[],
-): string {
-  const principal = principalOf(login.record);
-  const token = tokens.find(
-    (t) =>
-      principalOf(t.event.record) === principal &&
-      login.time >= t.event.time &&
-      login.time - t.event.time <= TOKEN_LINK_MS,
+/**
+ * Console calls with neither creationDate nor key: per principal, in time order, a new session at
+ * every quiet gap and at every successful sign-in of that principal.
+ */
+function splitLoose(loose: TrailEvent[], logins: readonly TrailEvent[], groups: Groups): void {
+  const byPrincipal = new Map<string, TrailEvent[]>();
+  for (const event of loose) {
+    const principal = principalKeyOf(event.record)!;
+    let list = byPrincipal.get(principal);
+    if (!list) byPrincipal.set(principal, (list = []));
+    list.push(event);
+  }
+  const loginTimes = new Map<string, number[]>();
+  for (const login of logins) {
+    if (loginFailed(login.record)) continue;
+    const principal = principalKeyOf(login.record)!;
+    let list = loginTimes.get(principal);
+    if (!list) loginTimes.set(principal, (list = []));
+    list.push(login.time);
+  }
+  for (const [principal, events] of byPrincipal) {
+    events.sort(compareEvents);
+    const signIns = loginTimes.get(principal) ?? [];
+    let next = 0;
+    let key = '';
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i];
+      let fresh = i === 0 || event.time - events[i - 1].time > QUIET_GAP_MS;
+      // A sign-in of the principal between the previous call and this one starts a new session.
+      while (next < signIns.length && signIns[next] <= event.time) {
+        if (i > 0 && signIns[next] > events[i - 1].time) fresh = true;
+        next++;
+      }
+      if (fresh) key = `calls:${principal}|${event.id}`;
+      groups.add(key, principal, 'console', null, event);
+    }
+  }
+}
+
+/** A GetSigninToken joins the session of the key it issues, else the sign-in right after it. */
+function placeTokens(tokens: readonly TrailEvent[], groups: Groups, groupByKey: Map<string, Group>): void {
+  const bySignIn = timelines(groups.byKey.values(), (g) => g.signIn);
+  for (const token of tokens) {
+    const principal = principalKeyOf(token.record)!;
+    const issued = issuedKey(token.record);
+    const group =
+      (issued ? groupByKey.get(`${principal}\n${issued}`) : undefined) ??
+      bySignIn
+        .get(principal)
+        ?.nearest(token.time, token.time - SIGN_IN_MATCH_MS, token.time + SIGN_IN_STEP_MS);
+    if (group) {
+      group.events.push(token);
+      group.signIn ??= token.time;
+    } else {
+      const own = groups.add(
+        `token:${principal}|${issued ?? token.id}`,
+        principal,
+        'console',
+        token.time,
+        token,
+      );
+      if (issued) groupByKey.set(`${principal}\n${issued}`, own);
+    }
+  }
+}
+
+/**
+ * A successful ConsoleLogin joins the session whose sign-in is its time; else (sessions known
+ * without a creationDate) the principal's session that starts within minutes, from the same address
+ * first; else it is a session of its own. A failed one is always its own.
+ */
+function placeLogins(logins: readonly TrailEvent[], groups: Groups): void {
+  const bySignIn = timelines(groups.byKey.values(), (g) => g.signIn);
+  const byFirstCall = timelines(groups.byKey.values(), (g) =>
+    g.signIn === null ? (g.events.find((e) => !isSignIn(e.record))?.time ?? null) : null,
   );
-  if (token) return token.key;
-  const succeeded =
-    (login.record.responseElements as { ConsoleLogin?: unknown } | null)?.ConsoleLogin !== 'Failure';
-  if (principal && succeeded) {
-    let best: { key: string; start: number; sameIp: boolean } | null = null;
-    for (const [key, group] of groups) {
-      if (group.kind !== 'console') continue;
-      const first = group.events.find((e) => !isSignIn(e.record));
-      if (!first || principalOf(first.record) !== principal) continue;
-      const gap = first.time - login.time;
-      if (gap < -2000 || gap > LOGIN_LINK_MS) continue;
-      const sameIp = first.record.sourceIPAddress === login.record.sourceIPAddress;
-      if (!best || (sameIp && !best.sameIp) || (sameIp === best.sameIp && first.time < best.start)) {
-        best = { key, start: first.time, sameIp };
+  const claimed = new Set<Group>();
+  for (const login of logins) {
+    const principal = principalKeyOf(login.record)!;
+    let group: Group | null = null;
+    if (!loginFailed(login.record)) {
+      group =
+        bySignIn
+          .get(principal)
+          ?.nearest(login.time, login.time - SIGN_IN_STEP_MS, login.time + SIGN_IN_MATCH_MS) ?? null;
+      if (!group) {
+        let best: { group: Group; sameIp: boolean } | null = null;
+        for (const { group: candidate } of byFirstCall
+          .get(principal)
+          ?.within(login.time - 2000, login.time + LOGIN_LINK_MS) ?? []) {
+          if (claimed.has(candidate)) continue;
+          const first = candidate.events.find((e) => !isSignIn(e.record))!;
+          const sameIp = first.record.sourceIPAddress === login.record.sourceIPAddress;
+          if (!best || (sameIp && !best.sameIp)) best = { group: candidate, sameIp };
+        }
+        group = best?.group ?? null;
       }
     }
-    if (best) return best.key;
+    if (group) {
+      claimed.add(group);
+      group.events.push(login);
+      group.signIn ??= login.time;
+    } else {
+      groups.add(`login:${principal}|${login.id}`, principal, 'console', login.time, login);
+    }
   }
-  return `login:${principal ?? 'unknown'}|${login.record.sourceIPAddress ?? ''}|${login.id}`;
+}
+
+/**
+ * CheckMfa and other sign-in steps join the session of their account and user that signs in within
+ * a minute after them (or a few seconds before); else the session they happened in; else their own.
+ */
+function placeSignInSteps(steps: readonly TrailEvent[], groups: Groups): void {
+  const bySignIn = timelines(groups.byKey.values(), (g) => g.signIn);
+  const spans = new Map<Group, { start: number; end: number }>();
+  for (const group of groups.byKey.values()) {
+    let start = Infinity;
+    let end = -Infinity;
+    for (const { time } of group.events) {
+      start = Math.min(start, time);
+      end = Math.max(end, time);
+    }
+    spans.set(group, { start, end });
+  }
+  const byStart = timelines(groups.byKey.values(), (g) => spans.get(g)!.start);
+  for (const step of steps) {
+    const principal = principalKeyOf(step.record)!;
+    let group =
+      bySignIn
+        .get(principal)
+        ?.nearest(step.time, step.time - SIGN_IN_MATCH_MS, step.time + SIGN_IN_STEP_MS) ?? null;
+    // Else the latest session under way at its time (role switches and renewals happen mid-session).
+    for (const { group: candidate } of group
+      ? []
+      : (byStart.get(principal)?.within(step.time - MAX_SESSION_MS, step.time) ?? [])) {
+      if (spans.get(candidate)!.end >= step.time) group = candidate;
+    }
+    if (group) group.events.push(step);
+    else groups.add(`step:${principal}|${step.id}`, principal, 'console', step.time, step);
+  }
+}
+
+/** A group as sessions of at most 12 hours from its start (its sign-in when known). */
+function capLength(group: Group): SessionGroup[] {
+  const { events } = group;
+  const start = Math.min(group.signIn ?? Infinity, events[0].time);
+  if (events[events.length - 1].time - start <= MAX_SESSION_MS) {
+    return [{ id: sessionIdFor(group.key), kind: group.kind, events }];
+  }
+  const parts = new Map<number, TrailEvent[]>();
+  for (const event of events) {
+    const part = Math.floor((event.time - start) / (MAX_SESSION_MS + 1));
+    let list = parts.get(part);
+    if (!list) parts.set(part, (list = []));
+    list.push(event);
+  }
+  return [...parts].map(([part, list]) => ({
+    id: sessionIdFor(part === 0 ? group.key : `${group.key}#${part}`),
+    kind: group.kind,
+    events: list,
+  }));
 }

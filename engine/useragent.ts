@@ -25,8 +25,10 @@ function classify(agent: string): UserAgentFamily {
     return 'console';
   if (/^aws-cli\//.test(agent)) return 'cli';
   if (/^Jersey\//.test(agent)) return 'signin';
-  // `md/internal` marks an AWS service's own SDK client (e.g. CloudShell's backend), not a user's script.
-  if (agent === 'AWS Internal' || /^aws-internal\//.test(agent) || /\bmd\/internal\b/.test(agent))
+  // `md/internal` marks an AWS service's own SDK client (e.g. CloudShell's backend), and
+  // `aws-internal/3` a console back end calling for the person (`RDS Console, aws-internal/3
+  // aws-sdk-java/…`): not a user's script.
+  if (agent === 'AWS Internal' || /(^|[\s,[])aws-internal\/\d/.test(agent) || /\bmd\/internal\b/.test(agent))
     return 'aws-internal';
   if (/^[a-z0-9.-]+\.amazonaws\.com$/.test(agent)) return 'service';
   if (/aws-sdk|Boto3|botocore|aws-cdk|terraform|HashiCorp/i.test(agent)) return 'sdk';

@@ -139,7 +139,7 @@ describe('sessionize', () => {
     expect(result.sessions[0].id).not.toBe(result.sessions[1].id);
   });
 
-  it('splits one principal with two access keys into two sessions', () => {
+  it('splits one principal signing in twice (two creationDates) into two sessions', () => {
     const second: Who = { ...alice, key: 'ASIAALICE0000000002', created: at(50) };
     const result = sessionize([
       consoleCall('k1', 0, alice),
@@ -415,5 +415,208 @@ describe('sessionize', () => {
       expect(withLogin.sessions).toHaveLength(1);
       expect(withLogin.sessions[0].id).toBe(withoutLogin.sessions[0].id);
     });
+  });
+});
+
+/** A sign-in as the console makes it: a key per service, renewed, all with the sign-in's creationDate. */
+describe('sessionize: one sign-in, many keys (DESIGN.md, console sessions)', () => {
+  const signedIn = at(0);
+  const withKey = (who: Who, key: string): Who => ({ ...who, key, created: signedIn });
+  const checkMfa = (id: string, seconds: number) =>
+    event({
+      eventVersion: '1.08',
+      eventID: id,
+      eventTime: at(seconds),
+      eventSource: 'signin.amazonaws.com',
+      eventName: 'CheckMfa',
+      eventType: 'AwsConsoleSignIn',
+      awsRegion: 'us-east-1',
+      sourceIPAddress: alice.ip,
+      userAgent: BROWSER,
+      recipientAccountId: ACCOUNT,
+      userIdentity: { type: 'IAMUser', principalId: 'AIDAEXAMPLE', accountId: ACCOUNT, userName: 'alice' },
+      responseElements: { CheckMfa: 'Success' },
+      additionalEventData: { MfaType: 'Virtual MFA' },
+    });
+  const internalCall = (
+    id: string,
+    seconds: number,
+    who: Who,
+    agent: string,
+    name = 'rds:DescribeDBInstances',
+  ) => {
+    const call = consoleCall(id, seconds, who, name);
+    delete call.record.sessionCredentialFromConsole;
+    call.record.userAgent = agent;
+    call.record.sourceIPAddress = 'AWS Internal';
+    return call;
+  };
+
+  it('groups every key of one sign-in, its CheckMfa and its ConsoleLogin into one session', () => {
+    const events = [
+      checkMfa('mfa', -14),
+      consoleLogin('login', 0, alice),
+      consoleCall('iam1', 3, withKey(alice, 'ASIAIAMKEY000000001'), 'iam:ListUsers'),
+      consoleCall('ec21', 4, withKey(alice, 'ASIAEC2KEY000000001'), 'ec2:DescribeInstances'),
+      consoleCall('org1', 4, withKey(alice, 'ASIAORGKEY000000001'), 'organizations:DescribeOrganization'),
+      consoleCall('hl1', 10, withKey(alice, 'ASIAHEALTH000000001'), 'health:DescribeEventAggregates'),
+      consoleCall('hl2', 310, withKey(alice, 'ASIAHEALTH000000002'), 'health:DescribeEventAggregates'),
+      consoleCall('hl3', 610, withKey(alice, 'ASIAHEALTH000000003'), 'health:DescribeEventAggregates'),
+      internalCall(
+        'rds1',
+        620,
+        withKey(alice, 'ASIARDSKEY000000001'),
+        'RDS Console, aws-internal/3 aws-sdk-java/1.12.720',
+      ),
+      internalCall(
+        's31',
+        630,
+        withKey(alice, 'ASIAS3KEY0000000001'),
+        '[S3Console/0.4, aws-internal/3 aws-sdk-java/1.12.720 Linux/5.10]',
+        's3:ListBuckets',
+      ),
+    ];
+    for (const seed of [1, 2, 3]) {
+      const result = sessionize(shuffled(events, seed));
+      expect(members(result)).toEqual([
+        ['mfa', 'login', 'iam1', 'ec21', 'org1', 'hl1', 'hl2', 'hl3', 'rds1', 's31'],
+      ]);
+      expect(result.other).toEqual([]);
+    }
+  });
+
+  it('separates the same principal signing in again (new creationDate), with its own CheckMfa and login', () => {
+    const later: Who = { ...alice, key: 'ASIALATERKEY0000001', created: at(7200), ip: '203.0.113.9' };
+    const result = sessionize([
+      checkMfa('mfa1', -15),
+      consoleLogin('login1', 0, alice),
+      consoleCall('a1', 5, withKey(alice, 'ASIAFIRSTKEY0000001')),
+      checkMfa('mfa2', 7185),
+      consoleLogin('login2', 7200, later),
+      consoleCall('b1', 7205, later),
+      consoleCall('a2', 7210, withKey(alice, 'ASIAFIRSTKEY0000002')),
+    ]);
+    expect(members(result)).toEqual([
+      ['mfa1', 'login1', 'a1', 'a2'],
+      ['mfa2', 'login2', 'b1'],
+    ]);
+  });
+
+  it('takes a key-only record into the sign-in its key has elsewhere', () => {
+    const key = withKey(alice, 'ASIAIAMKEY000000001');
+    const bare = consoleCall('bare', 8, key);
+    delete bare.record.userIdentity!.sessionContext;
+    const result = sessionize([
+      consoleCall('iam1', 3, key),
+      consoleCall('ec21', 4, withKey(alice, 'ASIAEC2KEY000000001')),
+      bare,
+    ]);
+    expect(members(result)).toEqual([['iam1', 'ec21', 'bare']]);
+  });
+
+  it('never uses a masked key as an identity: without creationDate it falls back to the principal split at quiet gaps', () => {
+    const masked = (id: string, seconds: number, key: string) => {
+      const call = consoleCall(id, seconds, { ...alice, key });
+      delete call.record.userIdentity!.sessionContext;
+      return call;
+    };
+    const result = sessionize([
+      masked('m1', 0, 'ASIA****************'),
+      masked('m2', 60, 'ASIAXXXXXXXXXXXXXXXX'),
+      masked('m3', 120, 'ASIA****************'),
+      masked('m4', 120 + 31 * 60, 'ASIA****************'),
+    ]);
+    expect(members(result)).toEqual([['m1', 'm2', 'm3'], ['m4']]);
+  });
+
+  it('splits a principal known only by name at each new sign-in', () => {
+    const bare = (id: string, seconds: number) => {
+      const call = consoleCall(id, seconds, alice, 'iam:ListUsers');
+      delete call.record.userIdentity!.accessKeyId;
+      delete call.record.userIdentity!.sessionContext;
+      return call;
+    };
+    const result = sessionize([
+      bare('a', 0),
+      bare('b', 60),
+      consoleLogin('login', 90, alice),
+      bare('c', 100),
+    ]);
+    expect(members(result)).toEqual([
+      ['a', 'b'],
+      ['login', 'c'],
+    ]);
+  });
+
+  it('lasts at most 12 hours', () => {
+    const key = withKey(alice, 'ASIAIAMKEY000000001');
+    const result = sessionize([
+      consoleLogin('login', 0, alice),
+      consoleCall('early', 60, key),
+      consoleCall('late', 12 * 3600 + 60, key),
+    ]);
+    expect(members(result)).toEqual([['login', 'early'], ['late']]);
+  });
+
+  it('puts Identity Center portal calls (IdentityCenterUser, onBehalfOf) in the person’s portal session', () => {
+    const portal = (id: string, seconds: number, name: string) =>
+      event({
+        eventVersion: '1.10',
+        eventID: id,
+        eventTime: at(seconds),
+        eventSource: 'sso.amazonaws.com',
+        eventName: name,
+        awsRegion: 'us-east-1',
+        sourceIPAddress: '192.0.2.44',
+        userAgent: BROWSER,
+        recipientAccountId: ACCOUNT,
+        userIdentity: {
+          type: 'IdentityCenterUser',
+          accountId: ACCOUNT,
+          onBehalfOf: {
+            userId: '94482488-3041-7026-18f3-be45837cd0e4',
+            identityStoreArn: `arn:aws:identitystore::${ACCOUNT}:identitystore/d-9067642ac7`,
+          },
+          credentialId: 'EXAMPLEVHULjJdTUdPJfofVa1sufHDoj7aYcOYcxFVllWR_Whr1fEXAMPLE',
+        },
+      });
+    const result = sessionize([
+      portal('p1', 0, 'ListAccounts'),
+      portal('p2', 3, 'ListAccountRoles'),
+      portal('p3', 5, 'GetRoleCredentials'),
+    ]);
+    expect(members(result)).toEqual([['p1', 'p2', 'p3']]);
+  });
+
+  it('keeps CLI calls with a console sign-in’s creationDate out of its session', () => {
+    const key = withKey(alice, 'ASIAIAMKEY000000001');
+    const cli = consoleCall('cli', 5, key);
+    delete cli.record.sessionCredentialFromConsole;
+    cli.record.userAgent = 'aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64';
+    const result = sessionize([consoleCall('c1', 3, key), cli]);
+    expect(members(result)).toEqual([['c1']]);
+    expect(result.other.map((e) => e.id)).toEqual(['cli']);
+  });
+
+  it('separates 2,000 sign-ins of one principal, 10 minutes apart (CheckMfa, login and call each)', () => {
+    const build = (count: number) => {
+      const events: TrailEvent[] = [];
+      for (let i = 0; i < count; i++) {
+        const created = at(i * 600);
+        const who: Who = { ...alice, created, key: `ASIAKEY${String(i).padStart(12, '0')}` };
+        events.push(
+          checkMfa(`m${i}`, i * 600 - 15),
+          consoleLogin(`l${i}`, i * 600, who),
+          consoleCall(`c${i}`, i * 600 + 5, who),
+        );
+      }
+      return events;
+    };
+    const small = build(500);
+    const large = build(2000);
+    expect(sessionize(small).sessions).toHaveLength(500);
+    const result = sessionize(large);
+    expect(result.sessions).toHaveLength(2000);
+    expect(result.sessions.every((s) => s.events.length === 3)).toBe(true);
   });
 });
