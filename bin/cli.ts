@@ -6,7 +6,13 @@ import { writeDataset } from '../engine/dataset.ts';
 import { DEFAULT_DETECTIONS_DIR, detect, loadDetections } from '../engine/detect.ts';
 import { enrich, type EnrichmentSummary } from '../engine/enrich.ts';
 import { DEFAULT_MAX_INPUT_BYTES, listInputFiles, readInputs } from '../engine/read.ts';
-import { DEFAULT_RULES_DIR, formatRuleProblem, loadRules, RuleLoadError } from '../engine/rules/load.ts';
+import {
+  DEFAULT_RULES_DIR,
+  formatRuleProblem,
+  genericPolicyProblems,
+  loadRules,
+  RuleLoadError,
+} from '../engine/rules/load.ts';
 import { datasetRows, detectionRow } from '../engine/tables.ts';
 import { printable, renderTimeline } from '../engine/timeline.ts';
 import type { InputProblem, TrailEvent } from '../engine/types.ts';
@@ -532,7 +538,12 @@ rulesCommand
   .argument('[dir]', 'rules folder', DEFAULT_RULES_DIR)
   .action((dir: string) => {
     const rules = loadRulesOrExit(dir);
-    process.stdout.write(`${rules.length} rules OK in ${printable(dir)}\n`);
+    const generic = genericPolicyProblems();
+    if (generic.length > 0) {
+      process.stderr.write(`${generic.map(formatRuleProblem).join('\n')}\n`);
+      process.exit(1);
+    }
+    process.stdout.write(`${rules.length} rules OK in ${printable(dir)}; generic-signal policy OK\n`);
   });
 
 rulesCommand

@@ -14,7 +14,7 @@ export interface Alerts {
 export function riskySignalsOf(enrichment: Enrichment, floor: Risk = 'medium'): Signal[] {
   return enrichment.sessions
     .flatMap((s) => s.signals)
-    .filter((s) => !s.label.startsWith('Suppress') && riskAtLeast(s.risk, floor));
+    .filter((s) => s.kind !== 'background' && riskAtLeast(s.risk, floor));
 }
 
 /** Readable alert list, most severe first, then in time order. */

@@ -1,9 +1,10 @@
 /** The engine's one entry point: events in, sessions, signals and per-event enrichment out. */
-import { mapSession, RuleIndex } from './map.ts';
+import { explainGenerically } from './generic.ts';
+import { compareEvents, mapSession, RuleIndex } from './map.ts';
 import type { SignalRule } from './rules/model.ts';
 import { summarizeSession } from './session-summary.ts';
 import { sessionize } from './sessionize.ts';
-import { buildSignal } from './signals.ts';
+import { buildGenericSignal, buildSignal } from './signals.ts';
 import { contextOf, type SignalContext } from './tables.ts';
 import type { AddressLookup, EventEnrichment, SessionSummary, Signal, TrailEvent } from './types.ts';
 
@@ -11,10 +12,11 @@ export interface EnrichedSession {
   summary: SessionSummary;
   /** The session's first event (by time, then eventID): sessions are listed in this order. */
   start: { time: number; eventId: string };
-  /** Every signal, Suppress ones included, sorted by first event. */
+  /** Every signal (actions, background and generic), sorted by first event. */
   signals: Signal[];
   /** Where each signal happened (account, region, caller), parallel to `signals`. */
   contexts: SignalContext[];
+  /** Events no specific rule explains (the generic signals among `signals` explain them). */
   unmapped: TrailEvent[];
 }
 
@@ -102,18 +104,20 @@ export function enrich(
   const explained: Explained[] = [];
   for (const group of groups) {
     const { matches, unmapped } = mapSession(group.events, index);
-    const signals = matches.map((match) => buildSignal(match, group.id));
-    const suppressed = signals
-      .filter((s) => s.label.startsWith('Suppress'))
-      .reduce((n, s) => n + s.eventCount, 0);
-    const summary = summarizeSession(group, signals, unmapped, suppressed, options.lookup);
-    const contexts = matches.map((match) => contextOf(match.events[0], summary));
+    // Recognised actions first; what no rule claims is still explained, generically.
+    const parts = [
+      ...matches.map((match) => ({ signal: buildSignal(match, group.id), events: match.events })),
+      ...explainGenerically(unmapped).map((g) => ({
+        signal: buildGenericSignal(g, group.id),
+        events: g.events,
+      })),
+    ].sort((a, b) => compareEvents(a.events[0], b.events[0]));
+    const signals = parts.map((part) => part.signal);
+    const summary = summarizeSession(group, signals, unmapped, options.lookup);
+    const contexts = parts.map((part) => contextOf(part.events[0], summary));
     const start = { time: group.events[0].time, eventId: group.events[0].id };
     sessions.push({ summary, start, signals, contexts, unmapped });
-    matches.forEach((match, i) =>
-      explained.push({ sessionId: group.id, signal: signals[i], events: match.events }),
-    );
-    explained.push({ sessionId: group.id, signal: null, events: unmapped });
+    for (const { signal, events } of parts) explained.push({ sessionId: group.id, signal, events });
   }
   explained.push({ sessionId: null, signal: null, events: other });
   // The per-event list is built on first use: a million entries that timelines and signal

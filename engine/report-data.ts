@@ -44,6 +44,8 @@ export interface ReportSignal {
   service: string;
   risk: Risk;
   background: boolean;
+  /** Explained by the generic layer (no rule recognises it): a write, or a page view. */
+  generic: boolean;
   /** Indexes into `events`. */
   events: number[];
 }
@@ -154,7 +156,7 @@ export function reportFromEnrichment(input: {
     signalCount: summary.signalCount,
     unmappedCount: summary.unmappedEventCount,
     risk: maxRisk([
-      ...signals.filter((s) => !s.label.startsWith('Suppress')).map((s) => s.risk),
+      ...signals.filter((s) => s.kind !== 'background').map((s) => s.risk),
       ...(detectionRisks.get(i) ?? []),
     ]),
     services: summary.services,
@@ -174,7 +176,8 @@ export function reportFromEnrichment(input: {
       url: s.url,
       service: s.service,
       risk: s.risk,
-      background: s.label.startsWith('Suppress'),
+      background: s.kind === 'background',
+      generic: s.kind === 'generic',
       events: indexesOf(s.eventIds),
     })),
   );

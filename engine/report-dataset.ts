@@ -55,11 +55,16 @@ export function reportFromDataset(input: {
     keptSessions.has(str(r.id)),
   );
   const sessionIndex = new Map(sessionRows.map((r, i) => [str(r.id), i]));
+  // Unmapped: explained by no specific rule (no signal, or only a generic one).
+  const generic = new Set(
+    input.tables.signals.filter((r) => str(r.kind) === 'generic').map((r) => str(r.id)),
+  );
   const unmapped = new Map<string, number[]>();
   for (const row of rows.values()) {
     const session = str(row.session_id);
     const at = index.get(str(row.event_id)!);
-    if (!session || str(row.signal_id) || at === undefined) continue;
+    const signal = str(row.signal_id);
+    if (!session || (signal && !generic.has(signal)) || at === undefined) continue;
     unmapped.set(session, [...(unmapped.get(session) ?? []), at]);
   }
   const signals: ReportSignal[] = [...new Map(input.tables.signals.map((r) => [str(r.id), r])).values()]
@@ -75,7 +80,8 @@ export function reportFromDataset(input: {
       url: str(r.url),
       service: str(r.service) ?? '',
       risk: risk(r.risk),
-      background: (str(r.label) ?? '').startsWith('Suppress'),
+      background: str(r.kind) === 'background',
+      generic: str(r.kind) === 'generic',
       events: indexesOf(strs(r.event_ids)),
     }))
     .filter((s) => s.session >= 0 && s.events.length > 0)

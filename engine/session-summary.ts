@@ -1,5 +1,5 @@
 /** The readable account of one console session: who, from where, how, what they did, what was risky. */
-import { isSignIn, principalOf, type SessionGroup } from './sessionize.ts';
+import { isSignIn, principalOf, type SessionGroup, usableKey } from './sessionize.ts';
 import type { AddressLookup, Risk, SessionSummary, Signal, TrailEvent } from './types.ts';
 import { RISK_LEVELS } from './types.ts';
 import { userAgentFamily } from './useragent.ts';
@@ -39,15 +39,18 @@ function loginResultOf(events: TrailEvent[]): 'Success' | 'Failure' | null {
   return result === 'Success' || result === 'Failure' ? result : null;
 }
 
-/** The console session's key: the one its calls use most (sign-in calls are made with other credentials). */
-function sessionKeyOf(events: TrailEvent[]): string | null {
+/**
+ * The session's keys (sign-in calls are made with other credentials), the one its calls use most
+ * first: the console takes a key per service and renews them.
+ */
+function sessionKeysOf(events: TrailEvent[]): string[] {
   const counts = new Map<string, number>();
   for (const event of events) {
     const key = event.record.userIdentity?.accessKeyId;
-    if (key && !isSignIn(event.record)) counts.set(key, (counts.get(key) ?? 0) + 1);
+    if (usableKey(key) && !isSignIn(event.record)) counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  return ranked[0]?.[0] ?? null;
+  const [most] = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  return most ? [most[0], ...[...counts.keys()].filter((k) => k !== most[0]).sort()] : [];
 }
 
 export function riskAtLeast(risk: Risk, floor: Risk): boolean {
@@ -58,20 +61,22 @@ export function summarizeSession(
   group: SessionGroup,
   signals: Signal[],
   unmapped: TrailEvent[],
-  suppressedEventCount: number,
   lookup?: AddressLookup,
 ): SessionSummary {
   const { events } = group;
   const sourceIps = distinct(events.map((e) => e.record.sourceIPAddress).filter(isAddress));
-  const withIdentity = events.find(
-    (e) => e.record.userIdentity && !e.record.eventName?.startsWith('ConsoleLogin'),
-  );
-  const identitySource = withIdentity ?? events.find((e) => e.record.userIdentity);
+  // A call's identity names the session's principal best; sign-in events (CheckMfa names no ARN) last.
+  const identitySource =
+    events.find((e) => e.record.userIdentity && !isSignIn(e.record)) ??
+    events.find((e) => e.record.userIdentity?.arn) ??
+    events.find((e) => e.record.userIdentity);
   const identity = identitySource?.record.userIdentity;
   const principalArn = identitySource ? principalOf(identitySource.record) : null;
-  const visible = signals.filter((s) => !s.label.startsWith('Suppress'));
+  const visible = signals.filter((s) => s.kind !== 'background');
   const risky = visible.filter((s) => riskAtLeast(s.risk, 'medium'));
-  const mappedEventCount = signals.reduce((sum, s) => sum + s.eventCount, 0);
+  const countEvents = (kind: Signal['kind']) =>
+    signals.reduce((sum, s) => sum + (s.kind === kind ? s.eventCount : 0), 0);
+  const keys = sessionKeysOf(events);
   const agents = distinct(
     events
       .map((e) => e.record.userAgent)
@@ -89,7 +94,8 @@ export function summarizeSession(
       identity?.accountId ??
       events.find((e) => e.record.recipientAccountId)?.record.recipientAccountId ??
       null,
-    accessKeyId: sessionKeyOf(events),
+    accessKeyId: keys[0] ?? null,
+    accessKeyIds: keys,
     sourceIps,
     sourceLocations: [],
     userAgents: agents,
@@ -99,10 +105,11 @@ export function summarizeSession(
     startTime: isoSeconds(events[0].time),
     endTime: isoSeconds(events[events.length - 1].time),
     eventCount: events.length,
-    signalCount: visible.length,
-    mappedEventCount,
+    signalCount: visible.filter((s) => s.kind === 'action').length,
+    genericSignalCount: visible.filter((s) => s.kind === 'generic').length,
+    mappedEventCount: countEvents('action') + countEvents('background'),
     unmappedEventCount: unmapped.length,
-    suppressedEventCount,
+    suppressedEventCount: countEvents('background'),
     errorCount: events.filter((e) => e.record.errorCode).length,
     services: distinct(visible.map((s) => s.service)),
     riskySignals: risky.map((s) => ({ id: s.id, label: s.label, risk: s.risk, summary: s.summary })),
@@ -139,8 +146,9 @@ function describe(s: SessionSummary): string {
   const minutes = Math.max(1, Math.round((Date.parse(s.endTime) - Date.parse(s.startTime)) / 60_000));
   const services = s.services.length > 0 ? ` in ${s.services.join(', ')}` : '';
   const risky = s.riskySignals.length > 0 ? `; ${s.riskySignals.length} risky` : '';
+  const generic = s.genericSignalCount > 0 ? ` and ${plural(s.genericSignalCount, 'generic signal')}` : '';
   return (
-    `${who}${from}${mfa}${login}: ${plural(s.signalCount, 'action')}${services} over ${minutes} min` +
-    ` (${plural(s.eventCount, 'event')}, ${s.unmappedEventCount} unmapped${risky})`
+    `${who}${from}${mfa}${login}: ${plural(s.signalCount, 'action')}${generic}${services} over ${minutes} min` +
+    ` (${plural(s.eventCount, 'event')}, ${s.unmappedEventCount} without a specific rule${risky})`
   );
 }

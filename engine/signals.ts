@@ -1,5 +1,6 @@
 /** Turning a rule match into a Signal: extracted values, summary, URL, stable id. */
 import { createHash } from 'node:crypto';
+import type { GenericExplanation } from './generic.ts';
 import type { RuleMatch } from './map.ts';
 import type { Extraction } from './rules/model.ts';
 import { stringValuesAt } from './rules/path.ts';
@@ -79,6 +80,7 @@ export function buildSignal(match: RuleMatch, sessionId: string): Signal {
   return {
     id: signalIdFor(sessionId, rule.label, first.id),
     label: rule.label,
+    kind: rule.kind === 'suppress' ? 'background' : 'action',
     name: rule.name,
     summary: fillTemplate(rule.summary, values),
     url: fillUrl(rule.url, values),
@@ -87,9 +89,35 @@ export function buildSignal(match: RuleMatch, sessionId: string): Signal {
     correlationId: first.id,
     eventIds: events.map((e) => e.id),
     eventCount: events.length,
-    firstEventTime: new Date(first.time).toISOString().replace('.000Z', 'Z'),
-    lastEventTime: new Date(last.time).toISOString().replace('.000Z', 'Z'),
+    firstEventTime: isoSeconds(first.time),
+    lastEventTime: isoSeconds(last.time),
     additionalData,
+    sessionId,
+  };
+}
+
+const isoSeconds = (time: number) => new Date(time).toISOString().replace('.000Z', 'Z');
+
+/** A generic signal (engine/generic.ts): a call or page view no rule recognises. */
+export function buildGenericSignal(explanation: GenericExplanation, sessionId: string): Signal {
+  const { events } = explanation;
+  const first = events[0];
+  const last = events[events.length - 1];
+  return {
+    id: signalIdFor(sessionId, explanation.label, first.id),
+    label: explanation.label,
+    kind: 'generic',
+    name: explanation.name,
+    summary: explanation.summary,
+    url: null,
+    service: explanation.service,
+    risk: explanation.risk,
+    correlationId: first.id,
+    eventIds: events.map((e) => e.id),
+    eventCount: events.length,
+    firstEventTime: isoSeconds(first.time),
+    lastEventTime: isoSeconds(last.time),
+    additionalData: explanation.additionalData,
     sessionId,
   };
 }

@@ -51,12 +51,15 @@ export function renderTimeline(sessions: EnrichedSession[], options: TimelineOpt
     );
     let hidden = 0;
     for (const signal of signals) {
-      const suppressed = signal.label.startsWith('Suppress');
+      const suppressed = signal.kind === 'background';
       if (suppressed && !options.showSuppressed) {
         hidden += signal.eventCount;
         continue;
       }
-      const crumb = printable(signal.name).padEnd(44).slice(0, 44);
+      // Generic signals (no rule recognises the call) are marked, so nobody mistakes them for a recognised action.
+      const crumb = `${signal.kind === 'generic' ? '~ ' : ''}${printable(signal.name)}`
+        .padEnd(44)
+        .slice(0, 44);
       const risk = signal.risk === 'info' ? '' : `  ${riskColor[signal.risk](`[${signal.risk}]`)}`;
       const text = suppressed ? c.dim(printable(signal.summary)) : printable(signal.summary);
       lines.push(
@@ -71,7 +74,7 @@ export function renderTimeline(sessions: EnrichedSession[], options: TimelineOpt
     }
     if (unmapped.length > 0) {
       lines.push(
-        `   ${c.yellow(`Unmapped (${unmapped.length} events):`)} ${printable(unmappedDigest(unmapped))}`,
+        `   ${c.yellow(`No specific rule (${unmapped.length} events, shown above as ~ generic signals):`)} ${printable(unmappedDigest(unmapped))}`,
       );
     }
     lines.push('');

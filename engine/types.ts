@@ -59,12 +59,19 @@ export interface TrailEvent {
 export type Risk = 'info' | 'low' | 'medium' | 'high' | 'critical';
 export const RISK_LEVELS: readonly Risk[] = ['info', 'low', 'medium', 'high', 'critical'];
 
+/**
+ * What explains a signal: a rule's console `action`, console `background` polling (Suppress rules),
+ * or the `generic` layer (a call no rule claims: a write of its own, or a page view).
+ */
+export type SignalKind = 'action' | 'background' | 'generic';
+
 export type AdditionalData = Record<string, string | number | boolean | string[] | null>;
 
 /** The signal contract of DESIGN.md ("Signal JSON"). */
 export interface Signal {
   id: string;
   label: string;
+  kind: SignalKind;
   name: string;
   summary: string;
   url: string | null;
@@ -87,7 +94,10 @@ export interface SessionSummary {
   principalArn: string | null;
   principalType: string | null;
   accountId: string | null;
+  /** The key most of its calls used (the console uses one per service, renewed). */
   accessKeyId: string | null;
+  /** Every temporary key the session's calls used. */
+  accessKeyIds: string[];
   sourceIps: string[];
   /** Where the source addresses are (offline GeoIP), when a lookup was available. */
   sourceLocations: SourceLocation[];
@@ -99,8 +109,12 @@ export interface SessionSummary {
   startTime: string;
   endTime: string;
   eventCount: number;
+  /** Recognised console actions (background and generic signals aside). */
   signalCount: number;
+  /** Generic signals: writes and page views no rule recognises. */
+  genericSignalCount: number;
   mappedEventCount: number;
+  /** Events no specific rule explains (generic signals hold the console's among them). */
   unmappedEventCount: number;
   suppressedEventCount: number;
   errorCount: number;

@@ -137,7 +137,7 @@ async function flushPartition(
       objects.push({ key: `${deps.config.enrichedPrefix}${object.key}`, body: object.body });
     }
     for (const signal of part.session.signals) {
-      if (signal.label.startsWith('Suppress') || alerted.has(signal.id)) continue;
+      if (signal.kind === 'background' || alerted.has(signal.id)) continue;
       alerted.add(signal.id);
       report.newSignals++;
       if (riskAtLeast(signal.risk, 'medium')) {

@@ -9,7 +9,7 @@
 
   /** @typedef {'info' | 'low' | 'medium' | 'high' | 'critical'} Risk */
   /** @typedef {{ id: string, principal: string | null, principalType: string | null, account: string | null, sourceIps: string[], places: string[], mfa: boolean | null, login: string | null, start: string, end: string, eventCount: number, signalCount: number, unmappedCount: number, risk: Risk, services: string[], summary: string, unmapped: number[] }} Session */
-  /** @typedef {{ id: string, session: number, start: string, end: string, label: string, name: string, breadcrumb: string | null, summary: string, url: string | null, service: string, risk: Risk, background: boolean, events: number[] }} Signal */
+  /** @typedef {{ id: string, session: number, start: string, end: string, label: string, name: string, breadcrumb: string | null, summary: string, url: string | null, service: string, risk: Risk, background: boolean, generic: boolean, events: number[] }} Signal */
   /** @typedef {{ id: string, rule: string, title: string, risk: Risk, attack: string[], time: string, principal: string | null, sourceIp: string | null, country: string | null, account: string | null, region: string | null, summary: string, session: number, events: number[] }} Detection */
   /** @typedef {{ title: string, generatedAt: string, inputs: string[], filters: string[], otherEventCount: number, sessions: Session[], signals: Signal[], detections: Detection[], events: [string, string, string][] }} Report */
 
@@ -381,12 +381,12 @@
     const unmapped = el(
       'div',
       { id: 'unmapped' },
-      el('h2', {}, `Unmapped events (${session.unmapped.length})`),
+      el('h2', {}, `Events no specific rule explains (${session.unmapped.length})`),
     );
     unmapped.append(
       session.unmapped.length
-        ? eventsToggle(session.unmapped, 'unmapped event')
-        : el('p', { class: 'empty' }, 'Every event of this session is explained by an action.'),
+        ? eventsToggle(session.unmapped, 'event')
+        : el('p', { class: 'empty' }, 'Every event of this session is explained by a recognised action.'),
     );
     host.append(unmapped);
   }
@@ -395,8 +395,22 @@
     const safeUrl = s.url && /^https:\/\//i.test(s.url) ? s.url : null;
     return el(
       'li',
-      { class: `signal risk-${s.risk}${s.background ? ' background' : ''}`, 'data-signal-id': s.id },
-      el('div', { class: 'when' }, shortTime(s.start), ' ', badge(s.risk), ' ', s.service),
+      {
+        class: `signal risk-${s.risk}${s.background ? ' background' : ''}${s.generic ? ' generic' : ''}`,
+        'data-signal-id': s.id,
+      },
+      el(
+        'div',
+        { class: 'when' },
+        shortTime(s.start),
+        ' ',
+        badge(s.risk),
+        ' ',
+        s.service,
+        s.generic
+          ? el('span', { class: 'kind', title: 'No rule recognises this call: shown as it is' }, 'generic')
+          : null,
+      ),
       s.breadcrumb ? el('div', { class: 'crumb' }, s.breadcrumb) : null,
       el('div', { class: 'summary' }, s.summary),
       el(

@@ -9,6 +9,8 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 // Imported, not read from disk, so bundles (the flush Lambda) carry the schema with them.
 import ruleSchema from '../../rules/schema/signal-rules.schema.json' with { type: 'json' };
+import genericSchema from '../../rules/schema/generic-signals.schema.json' with { type: 'json' };
+import { GENERIC_POLICY_FILE, GENERIC_POLICY_SPEC } from '../generic.ts';
 import { compileCondition } from './conditions.ts';
 import { compile } from './compile.ts';
 import type { RuleFileSpec, RuleSpec, SignalRule } from './model.ts';
@@ -219,6 +221,37 @@ export function readRuleSources(dir: string = DEFAULT_RULES_DIR): { file: string
     .filter((name) => /\.ya?ml$/.test(name))
     .sort()
     .map((name) => ({ file: join(dir, name), text: readFileSync(join(dir, name), 'utf8') }));
+}
+
+/** Problems with the generic layer's policy (rules/generic/generic-signals.json): schema, then patterns. */
+export function genericPolicyProblems(spec: unknown = GENERIC_POLICY_SPEC): RuleProblem[] {
+  const file = GENERIC_POLICY_FILE;
+  const validate = new Ajv({ allErrors: true, strict: true }).compile(genericSchema);
+  if (!validate(spec)) {
+    return (validate.errors ?? []).map((error) => ({
+      file,
+      field: error.instancePath.slice(1).replaceAll('/', '.') || '(file)',
+      message: error.message ?? error.keyword,
+    }));
+  }
+  const problems: RuleProblem[] = [];
+  const { readOperation, risks } = spec as { readOperation: string; risks: { operation: string; subject?: string }[] };
+  const patterns: [string, string | undefined][] = [
+    ['readOperation', readOperation],
+    ...risks.flatMap((r, i): [string, string | undefined][] => [
+      [`risks.${i}.operation`, r.operation],
+      [`risks.${i}.subject`, r.subject],
+    ]),
+  ];
+  for (const [field, pattern] of patterns) {
+    if (pattern === undefined) continue;
+    try {
+      new RegExp(pattern);
+    } catch (error) {
+      problems.push({ file, field, message: `not a regular expression: ${(error as Error).message}` });
+    }
+  }
+  return problems;
 }
 
 export function loadRules(dir: string = DEFAULT_RULES_DIR): SignalRule[] {

@@ -90,7 +90,9 @@ export function scoreSession(folder: string, index: RuleIndex): SessionScore {
     }
   }
   for (const signal of signals) {
-    if (signal.label.startsWith('Suppress')) continue;
+    // Background polling is scored apart; generic signals explain what no rule recognises, and the
+    // recorded sessions label no such thing, so they are not counted against precision.
+    if (signal.kind !== 'action') continue;
     score.produced++;
     if (matchedIds.has(signal.id)) score.producedMatched++;
   }
