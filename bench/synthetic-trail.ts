@@ -1,29 +1,48 @@
 /**
- * A synthetic organization trail of any size, for benchmarks and load tests.
+ * A synthetic organization trail of any size, for benchmarks, load tests and the sessions check.
  *
- * Console sessions are copies of the bundled example's sessions (real console bursts, as mapped by
- * the rules), each with its own principal, access keys, event ids, account, source address and start
- * time, so many run concurrently. The rest is programmatic noise (SDK and service callers: KMS,
- * STS, EC2, S3, SSM, Lambda…). Records are written as CloudTrail delivers them: one gzip object per
- * account × region × 5 minutes, named by delivery time. Deterministic for a seed.
+ * Console sessions are copies of the bundled example's console sign-ins (real console bursts, as
+ * the example's generator writes them), each copy a new sign-in with its own event ids, keys,
+ * source address and start time. Copies keep the identity shapes a real sign-in has (DESIGN.md,
+ * "CloudTrail facts"): every distinct access key of the template maps to its own fresh key (a
+ * sign-in has one per console service, renewed), `sessionContext.attributes.creationDate` moves with
+ * the event times (so it still equals the copy's ConsoleLogin time), GetSigninToken names the copy's
+ * key, and CheckMfa (no arn) names the copy's principal. About a third of the copies are a principal
+ * signing in again (same user ARN or role session name, same account), at least 30 minutes after
+ * that principal's previous session ended; a principal's sessions never overlap.
+ *
+ * The rest is noise outside any console session: programmatic callers (SDK and service callers:
+ * KMS, STS, EC2, S3, SSM, Lambda…), AWS service events (eventType AwsServiceEvent), and the
+ * console principals themselves scripting with the CLI (same arn, their own keys).
+ *
+ * Records are written as CloudTrail delivers them: one gzip object per account × region × 5
+ * minutes, named by delivery time. Deterministic for a seed. The generator also returns the truth:
+ * for every sign-in copy, its principal, creationDate and exactly the eventIDs it made.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
-import { enrich } from '../engine/enrich.ts';
 import { readInputs } from '../engine/read.ts';
-import { loadRules } from '../engine/rules/load.ts';
-import type { CloudTrailRecord } from '../engine/types.ts';
+import type { CloudTrailRecord, UserIdentity } from '../engine/types.ts';
 import { random } from '../bin/simulate.ts';
 
 export const EXAMPLE_TRAIL = fileURLToPath(new URL('../examples/trail', import.meta.url));
-const TEMPLATE_ACCOUNTS = ['111122223333', '444455556666'];
 const ORG = 'o-bench00001';
 const FIVE_MINUTES = 300_000;
+/** A principal signs in again no sooner than this after its previous session's last event. */
+export const SIGN_IN_AGAIN_AFTER_MS = 30 * 60_000;
+/** The share of copies that are a principal's second (or later) sign-in, when the span allows. */
+const SIGN_IN_AGAIN_SHARE = 1 / 3;
+/** How long before its ConsoleLogin a sign-in's CheckMfa and GetSigninToken can come. */
+const SIGN_IN_LEAD_MS = 120_000;
+/** The share of console principals that also script with the CLI (noise with their arn). */
+const SCRIPTING_SHARE = 0.5;
+/** The share of the other noise that is AWS service events. */
+const SERVICE_EVENT_SHARE = 0.01;
 
 export interface SyntheticTrailOptions {
   /** Total events to write (about). */
@@ -38,52 +57,227 @@ export interface SyntheticTrailOptions {
   start?: number;
   /** Put every record in one object (for the single-object ingest benchmark). */
   singleObject?: boolean;
+  /**
+   * When a template sign-in's console calls all carry one key, give each console service of its
+   * copies its own key, renewed, as the console does. Templates with several keys keep theirs.
+   * @default true
+   */
+  perServiceKeys?: boolean;
+  /** Also write the truth as JSON: `true` writes `truth.json` in the trail dir's parent; a string is the path. */
+  truthFile?: string | boolean;
+}
+
+/** One console sign-in of a synthetic trail and exactly the events that belong to it. */
+export interface TruthSession {
+  /** `t-<n>`, n counting the copies in the order they were made. */
+  id: string;
+  principalArn: string;
+  /** The ConsoleLogin's time, which is the `creationDate` of every call the session made. */
+  creationDate: string;
+  accountId: string;
+  /** The example sign-in this is a copy of (its index in `exampleSignIns()`). */
+  template: number;
+  /** 1 for the principal's first sign-in in the trail, 2 for its second, … */
+  signIn: number;
+  startTime: string;
+  endTime: string;
+  /** Distinct access keys its records carry or are issued (GetSigninToken). */
+  accessKeys: string[];
+  /** In time order. */
+  eventIds: string[];
+}
+
+export interface SessionsTruth {
+  seed: number;
+  events: number;
+  sessions: TruthSession[];
 }
 
 export interface SyntheticTrail {
   dir: string;
   objects: number;
   events: number;
+  /** Events of console sign-ins (the truth sessions' events). */
   consoleEvents: number;
+  /** Console sign-ins (copies), = truth.sessions.length. */
   consoleSessions: number;
+  /** Distinct console principals; fewer than sign-ins when some sign in more than once. */
+  principals: number;
   compressedBytes: number;
+  truth: SessionsTruth;
+  /** Where the truth was written, when asked. */
+  truthFile: string | null;
+}
+
+/** One console sign-in found in a trail: its principal, creationDate and records. */
+export interface SignIn {
+  principalArn: string;
+  /** The ConsoleLogin's eventTime. */
+  creationDate: string;
+  /** Sorted by time, then eventID. */
+  records: CloudTrailRecord[];
+}
+
+const SIGNIN_SOURCE = 'signin.amazonaws.com';
+const SIGN_IN_STEPS = new Set(['CheckMfa', 'GetSigninToken', 'ConsoleLogin']);
+const isSignInStep = (r: CloudTrailRecord) =>
+  r.eventSource === SIGNIN_SOURCE && SIGN_IN_STEPS.has(r.eventName ?? '');
+/** Whole seconds of a CloudTrail time (creationDate and eventTime agree to the second). */
+const seconds = (time: unknown) => (typeof time === 'string' ? Math.floor(Date.parse(time) / 1000) : NaN);
+const byTime = (a: CloudTrailRecord, b: CloudTrailRecord) =>
+  Date.parse(a.eventTime as string) - Date.parse(b.eventTime as string) ||
+  ((a.eventID ?? '') < (b.eventID ?? '') ? -1 : (a.eventID ?? '') > (b.eventID ?? '') ? 1 : 0);
+const creationDateOf = (r: CloudTrailRecord) => r.userIdentity?.sessionContext?.attributes?.creationDate;
+
+/** A script's user agent (CLI, SDK, IaC): its calls are not clicks, even with console credentials. */
+function scripted(agent: string | undefined): boolean {
+  if (!agent || /aws-internal/i.test(agent)) return false;
+  return /^aws-cli\/|aws-sdk|Boto3|botocore|aws-cdk|terraform|HashiCorp|AWSPowerShell/i.test(agent);
+}
+
+/**
+ * Whether a call carrying a sign-in's arn and creationDate was made by the console: a temporary
+ * (ASIA) key and either the console flag or a user agent that is not a script's (browser, console
+ * front end, `AWS Internal`, `[S3Console… aws-internal…]`, `RDS Console, aws-internal/3 aws-sdk-java…`).
+ */
+function madeByConsole(r: CloudTrailRecord): boolean {
+  if (r.eventType === 'AwsServiceEvent') return false;
+  if (!r.userIdentity?.accessKeyId?.startsWith('ASIA')) return false;
+  return r.sessionCredentialFromConsole === 'true' || !scripted(r.userAgent);
+}
+
+/** Whether a sign-in step (CheckMfa names no arn) is the same principal as a ConsoleLogin. */
+function samePrincipal(step: CloudTrailRecord, login: CloudTrailRecord): boolean {
+  const a = step.userIdentity;
+  const b = login.userIdentity;
+  if (!a || !b) return false;
+  if (a.arn) return a.arn === b.arn;
+  if (a.accountId !== b.accountId) return false;
+  const name = b.arn?.slice(b.arn.lastIndexOf('/') + 1);
+  return (
+    (a.principalId !== undefined && a.principalId === b.principalId) ||
+    (a.userName !== undefined && (a.userName === b.userName || a.userName === name))
+  );
+}
+
+/**
+ * The console sign-ins of a trail, decided from the records alone (never from the engine's
+ * grouping): each successful ConsoleLogin with an arn is a sign-in at its time; it holds its
+ * sign-in steps (the latest CheckMfa and GetSigninToken of that principal in the two minutes
+ * before it) and every record carrying that arn with that creationDate made by the console (see
+ * `madeByConsole`). Sign-in steps that fail (or name nobody) and everything else belong to none.
+ */
+export function consoleSignIns(input: readonly CloudTrailRecord[]): SignIn[] {
+  const records = [...input].sort(byTime);
+  const sessions = new Map<string, { login: CloudTrailRecord; records: CloudTrailRecord[] }>();
+  for (const r of records) {
+    const arn = r.userIdentity?.arn;
+    if (r.eventSource !== SIGNIN_SOURCE || r.eventName !== 'ConsoleLogin' || !arn) continue;
+    if ((r.responseElements as { ConsoleLogin?: unknown } | null)?.ConsoleLogin !== 'Success') continue;
+    const key = `${arn}|${seconds(r.eventTime)}`;
+    if (!sessions.has(key)) sessions.set(key, { login: r, records: [r] });
+  }
+  const steps = records.filter((r) => isSignInStep(r) && r.eventName !== 'ConsoleLogin');
+  const claimed = new Set<CloudTrailRecord>();
+  for (const session of sessions.values()) {
+    const loginAt = Date.parse(session.login.eventTime as string);
+    for (const name of ['CheckMfa', 'GetSigninToken']) {
+      let best: CloudTrailRecord | undefined;
+      for (const r of steps) {
+        const at = Date.parse(r.eventTime as string);
+        if (r.eventName !== name || claimed.has(r) || at > loginAt || loginAt - at > SIGN_IN_LEAD_MS)
+          continue;
+        if (samePrincipal(r, session.login)) best = r; // steps are in time order: the latest wins
+      }
+      if (best) {
+        claimed.add(best);
+        session.records.push(best);
+      }
+    }
+  }
+  for (const r of records) {
+    const arn = r.userIdentity?.arn;
+    const created = creationDateOf(r);
+    if (isSignInStep(r) || !arn || !created || !madeByConsole(r)) continue;
+    sessions.get(`${arn}|${seconds(created)}`)?.records.push(r);
+  }
+  return [...sessions.values()].map(({ login, records: own }) => ({
+    principalArn: login.userIdentity!.arn!,
+    creationDate: iso(Date.parse(login.eventTime as string)),
+    records: own.sort(byTime),
+  }));
+}
+
+/** The access keys a sign-in's records carry, and the ones GetSigninToken issues. */
+export function accessKeysOf(records: readonly CloudTrailRecord[]): string[] {
+  const keys = new Set<string>();
+  for (const r of records) {
+    const key = r.userIdentity?.accessKeyId;
+    if (key) keys.add(key);
+    const issued = (r.responseElements as { credentials?: { accessKeyId?: unknown } } | null)?.credentials
+      ?.accessKeyId;
+    if (typeof issued === 'string' && issued) keys.add(issued);
+  }
+  return [...keys];
+}
+
+let example: Promise<SignIn[]> | undefined;
+
+/** The bundled example's console sign-ins (the templates of every copy), read once. */
+export function exampleSignIns(): Promise<SignIn[]> {
+  example ??= readInputs([EXAMPLE_TRAIL]).then(({ events, problems }) => {
+    const signIns = consoleSignIns(events.map((e) => e.record));
+    if (signIns.length > 0) return signIns;
+    example = undefined; // the example may be being rewritten: read it again next time
+    const why = problems.map((p) => `${p.source}: ${p.reason}`).join('; ');
+    throw new Error(
+      `no console sign-in in ${EXAMPLE_TRAIL} to copy (${events.length} events${why ? `; ${why}` : ''})`,
+    );
+  });
+  return example;
 }
 
 interface Template {
+  index: number;
   records: CloudTrailRecord[];
   start: number;
   end: number;
+  /** Names to rewrite per principal (the arn's last part: user name, role session name), longest first. */
   names: string[];
-  keys: string[];
+  /** Account ids to rewrite to the copy's account. */
+  accounts: string[];
+  /** The one key all its console calls carry, when they share one (an example older than per-service keys). */
+  sharedKey: string | null;
 }
 
-/** The example's console sessions, as record lists with the names and keys to rewrite in copies. */
-async function templates(): Promise<Template[]> {
-  const { events } = await readInputs([EXAMPLE_TRAIL]);
-  const enrichment = enrich(events, loadRules());
-  const byId = new Map(events.map((e) => [e.id, e]));
-  return enrichment.sessions.map(({ summary }) => {
-    const ids = enrichment.events.filter((e) => e.sessionId === summary.id).map((e) => e.eventId);
-    const records = ids.map((id) => byId.get(id)!.record);
-    const times = records.map((r) => Date.parse(r.eventTime as string));
-    const keys = new Set<string>();
-    const names = new Set<string>();
-    for (const r of records) {
-      const key = r.userIdentity?.accessKeyId;
-      if (key) keys.add(key);
-      const arn = r.userIdentity?.arn;
-      if (arn) names.add(arn.slice(arn.lastIndexOf('/') + 1));
-      const issued = JSON.stringify(r.responseElements ?? '').match(/ASIA[A-Z0-9]{12,}/g);
-      issued?.forEach((k) => keys.add(k));
+function template(signIn: SignIn, index: number): Template {
+  const times = signIn.records.map((r) => Date.parse(r.eventTime as string));
+  const names = new Set<string>();
+  const accounts = new Set<string>();
+  for (const r of signIn.records) {
+    const identity = r.userIdentity;
+    if (identity?.arn) names.add(identity.arn.slice(identity.arn.lastIndexOf('/') + 1));
+    for (const account of [
+      identity?.accountId,
+      (identity?.sessionContext?.sessionIssuer as { accountId?: string } | undefined)?.accountId,
+      r.recipientAccountId,
+    ]) {
+      if (account && /^\d{12}$/.test(account)) accounts.add(account);
     }
-    return {
-      records,
-      start: Math.min(...times),
-      end: Math.max(...times),
-      names: [...names].filter((n) => n.length > 3),
-      keys: [...keys],
-    };
-  });
+  }
+  const consoleKeys = new Set(
+    signIn.records.filter((r) => !isSignInStep(r)).map((r) => r.userIdentity?.accessKeyId),
+  );
+  const [sharedKey] = consoleKeys;
+  return {
+    index,
+    records: signIn.records,
+    sharedKey: consoleKeys.size === 1 && sharedKey?.startsWith('ASIA') ? sharedKey : null,
+    start: Math.min(...times),
+    end: Math.max(...times),
+    names: [...names].filter((n) => n.length >= 3).sort((a, b) => b.length - a.length),
+    accounts: [...accounts],
+  };
 }
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
@@ -92,33 +286,79 @@ const eventId = (seed: string) => {
   const h = createHash('sha1').update(seed).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 };
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
 const key20 = (prefix: string, n: number) => `${prefix}${n.toString(36).toUpperCase().padStart(16, '0')}`;
+/** A 20-character AWS id (`ASIA…`, `AKIA…`, `AIDA…`, `AROA…`) derived from a seed string. */
+const id20 = (prefix: string, seed: string) =>
+  `${prefix}${BigInt(`0x${createHash('sha1').update(seed).digest('hex').slice(0, 20)}`)
+    .toString(36)
+    .toUpperCase()
+    .padStart(16, '0')
+    .slice(-16)}`;
 
 /** First octets of widely allocated public IPv4 space (none is private, reserved or documentation). */
 const PUBLIC_FIRST_OCTETS = [
   23, 31, 37, 45, 52, 62, 77, 81, 89, 91, 94, 109, 151, 176, 185, 193, 195, 212, 213, 217,
 ];
+const publicAddress = (n: number) =>
+  `${PUBLIC_FIRST_OCTETS[n % PUBLIC_FIRST_OCTETS.length]}.${(n >> 4) % 250}.${(n * 7) % 250}.${(n % 250) + 1}`;
 
-/** One console session copy: new principal name, keys, account, address, ids and start. */
-function copySession(template: Template, copy: number, account: string, start: number): CloudTrailRecord[] {
-  let text = JSON.stringify(template.records);
-  for (const old of TEMPLATE_ACCOUNTS) text = text.replaceAll(old, account);
-  template.keys.forEach((k, i) => (text = text.replaceAll(k, key20('ASIA', copy * 16 + i))));
-  for (const name of template.names) {
-    const at = name.indexOf('@');
-    const renamed = at > 0 ? `${name.slice(0, at)}-c${copy}${name.slice(at)}` : `${name}-c${copy}`;
-    text = text.replaceAll(name, renamed);
-  }
-  // A public address per copy (people sign in from the internet), so GeoIP has real work to do.
-  const firstOctet = PUBLIC_FIRST_OCTETS[copy % PUBLIC_FIRST_OCTETS.length];
-  text = text.replace(
-    /(198\.51\.100|203\.0\.113)\.\d+/g,
-    `${firstOctet}.${(copy >> 4) % 250}.${(copy * 7) % 250}.${(copy % 250) + 1}`,
+/** A console principal of the synthetic trail: one template, one account, signing in one or more times. */
+interface Principal {
+  index: number;
+  template: Template;
+  account: string;
+  /** Last event time of its latest sign-in. */
+  end: number;
+  signIns: number;
+  /** Its identity in a console call of its first sign-in (for its CLI calls). */
+  identity?: UserIdentity;
+}
+
+/** A template's name made the principal's own (`alice` → `alice-p7`, `bob@example.com` → `bob-p7@example.com`). */
+function principalName(name: string, principal: number): string {
+  const at = name.indexOf('@');
+  return at > 0 ? `${name.slice(0, at)}-p${principal}${name.slice(at)}` : `${name}-p${principal}`;
+}
+
+/**
+ * One sign-in copy: the principal's names and account, fresh keys (each of the template's keys its
+ * own, new for every sign-in), a public address, new ids, times and creationDates moved to `start`.
+ */
+function copySignIn(
+  template: Template,
+  copy: number,
+  principal: Principal,
+  start: number,
+  perServiceKeys: boolean,
+): CloudTrailRecord[] {
+  const fresh = new Map<string, string>();
+  let text = JSON.stringify(template.records).replace(
+    /\b(ASIA|AKIA|AIDA|AROA)[A-Z0-9]{16}\b/g,
+    (old: string, prefix: string) => {
+      let id = fresh.get(old);
+      if (!id) {
+        // Temporary keys are new at every sign-in; a user's ids are the user's; a role's, its account's.
+        const scope =
+          prefix === 'ASIA'
+            ? `copy ${copy}`
+            : prefix === 'AROA'
+              ? `account ${principal.account}`
+              : `principal ${principal.index}`;
+        fresh.set(old, (id = id20(prefix, `${scope}/${old}`)));
+      }
+      return id;
+    },
   );
+  for (const name of template.names) text = text.replaceAll(name, principalName(name, principal.index));
+  for (const old of template.accounts) text = text.replaceAll(old, principal.account);
+  // A public address per copy (people sign in from the internet), so GeoIP has real work to do.
+  text = text.replace(/\b(198\.51\.100|203\.0\.113|192\.0\.2)\.\d+\b/g, publicAddress(copy));
   const shift = start - template.start;
-  return (JSON.parse(text) as CloudTrailRecord[]).map((r, i) => {
-    const attributes = r.userIdentity?.sessionContext?.attributes as { creationDate?: string } | undefined;
+  const records = (JSON.parse(text) as CloudTrailRecord[]).map((r, i) => {
+    const attributes = r.userIdentity?.sessionContext?.attributes;
     if (attributes?.creationDate) attributes.creationDate = iso(Date.parse(attributes.creationDate) + shift);
     return {
       ...r,
@@ -127,6 +367,41 @@ function copySession(template: Template, copy: number, account: string, start: n
       requestID: eventId(`rc${copy}/${i}`),
     };
   });
+  if (perServiceKeys && template.sharedKey) keyPerService(records, fresh.get(template.sharedKey)!, copy);
+  return records;
+}
+
+/** How long the console uses a service's key before it gets a new one (15-60 minutes in real trails). */
+const KEY_RENEWAL_MS = 30 * 60_000;
+/** AWS Health's background poll (every 5 minutes) gets a fresh key each time. */
+const HEALTH_KEY_RENEWAL_MS = 4 * 60_000;
+
+/**
+ * Replaces the one key of a sign-in's console calls (in time order) by a key per console service
+ * (eventSource), renewed every KEY_RENEWAL_MS, AWS Health's poll a new one at each poll (DESIGN.md,
+ * "CloudTrail facts"); GetSigninToken then issues the first call's key.
+ */
+function keyPerService(records: CloudTrailRecord[], shared: string, copy: number): void {
+  const keys = new Map<string, { key: string; since: number }>();
+  let first: string | undefined;
+  for (const r of records) {
+    const identity = r.userIdentity;
+    if (!identity || identity.accessKeyId !== shared || isSignInStep(r)) continue;
+    const service = r.eventSource ?? '';
+    const at = Date.parse(r.eventTime as string);
+    const life = service === 'health.amazonaws.com' ? HEALTH_KEY_RENEWAL_MS : KEY_RENEWAL_MS;
+    let current = keys.get(service);
+    if (!current || at - current.since >= life) {
+      keys.set(service, (current = { key: id20('ASIA', `copy ${copy}/${service}/${at}`), since: at }));
+    }
+    identity.accessKeyId = current.key;
+    first ??= current.key;
+  }
+  for (const r of records) {
+    const credentials = (r.responseElements as { credentials?: { accessKeyId?: unknown } } | null)
+      ?.credentials;
+    if (first && credentials?.accessKeyId === shared) credentials.accessKeyId = first;
+  }
 }
 
 const NOISE: { source: string; name: string; readOnly: boolean; params: (n: number) => object | null }[] = [
@@ -235,6 +510,103 @@ function noiseRecord(
   } as CloudTrailRecord;
 }
 
+const CLI_CALLS: { source: string; name: string; command: string; params: object | null }[] = [
+  { source: 'sts', name: 'GetCallerIdentity', command: 'sts.get-caller-identity', params: null },
+  { source: 's3', name: 'ListBuckets', command: 's3.ls', params: null },
+  {
+    source: 'ec2',
+    name: 'DescribeInstances',
+    command: 'ec2.describe-instances',
+    params: { maxResults: 1000 },
+  },
+  {
+    source: 'cloudformation',
+    name: 'DescribeStacks',
+    command: 'cloudformation.describe-stacks',
+    params: null,
+  },
+];
+
+/**
+ * A console principal's own CLI call (noise: not a click): its arn, but its long-term key (an IAM
+ * user) or the key and creationDate of a CLI role session that is no console sign-in's.
+ */
+function scriptedCall(
+  n: number,
+  principal: Principal,
+  identity: UserIdentity,
+  trailStart: number,
+  region: string,
+  time: number,
+  rand: () => number,
+): CloudTrailRecord {
+  const call = CLI_CALLS[Math.floor(rand() * CLI_CALLS.length)];
+  const user = identity.type === 'IAMUser';
+  const { sessionContext, ...rest } = identity;
+  const userIdentity: UserIdentity = user
+    ? { ...rest, accessKeyId: id20('AKIA', `principal ${principal.index}/cli`) }
+    : {
+        ...rest,
+        accessKeyId: id20('ASIA', `principal ${principal.index}/cli`),
+        sessionContext: {
+          ...sessionContext,
+          // Before the trail starts, so never a sign-in's creationDate.
+          attributes: { creationDate: iso(trailStart - 3_600_000), mfaAuthenticated: 'false' },
+        },
+      };
+  return {
+    eventVersion: '1.09',
+    userIdentity,
+    eventTime: iso(time),
+    eventSource: `${call.source}.amazonaws.com`,
+    eventName: call.name,
+    awsRegion: region,
+    sourceIPAddress: publicAddress(10_000 + principal.index),
+    userAgent: `aws-cli/2.15.30 md/awscrt#0.19.19 ua/2.0 os/linux#6.5.0 md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#ubuntu.22 md/prompt#off md/command#${call.command}`,
+    requestParameters: call.params,
+    responseElements: null,
+    requestID: eventId(`rp${principal.index}/${n}`),
+    eventID: eventId(`p${principal.index}/${n}`),
+    readOnly: true,
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    recipientAccountId: principal.account,
+    eventCategory: 'Management',
+    tlsDetails: {
+      tlsVersion: 'TLSv1.3',
+      cipherSuite: 'TLS_AES_128_GCM_SHA256',
+      clientProvidedHostHeader: `${call.source}.${region}.amazonaws.com`,
+    },
+  } as CloudTrailRecord;
+}
+
+/** An AWS service event (a KMS key rotated by AWS): no principal, no session. */
+function serviceEvent(n: number, account: string, region: string, time: number): CloudTrailRecord {
+  const keyId = eventId(`key ${account}/${n % 20}`);
+  return {
+    eventVersion: '1.09',
+    userIdentity: { accountId: account, invokedBy: 'AWS Internal' },
+    eventTime: iso(time),
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'RotateKey',
+    awsRegion: region,
+    sourceIPAddress: 'AWS Internal',
+    userAgent: 'AWS Internal',
+    requestParameters: null,
+    responseElements: null,
+    eventID: eventId(`n${n}`),
+    readOnly: false,
+    resources: [
+      { accountId: account, type: 'AWS::KMS::Key', ARN: `arn:aws:kms:${region}:${account}:key/${keyId}` },
+    ],
+    eventType: 'AwsServiceEvent',
+    managementEvent: true,
+    recipientAccountId: account,
+    serviceEventDetails: { keyId },
+    eventCategory: 'Management',
+  } as CloudTrailRecord;
+}
+
 /** Streams `{"Records":[…]}` through gzip to a file (documents may exceed the longest JS string). */
 async function writeGzipDocument(file: string, records: CloudTrailRecord[]): Promise<number> {
   const gzip = createGzip();
@@ -256,12 +628,13 @@ async function writeGzipDocument(file: string, records: CloudTrailRecord[]): Pro
   return (await stat(file)).size;
 }
 
-/** Writes the trail under `dir/AWSLogs/…` and says what it wrote. */
+/** Writes the trail under `dir/AWSLogs/…` and says what it wrote, with the truth of its sign-ins. */
 export async function writeSyntheticTrail(
   dir: string,
   options: SyntheticTrailOptions,
 ): Promise<SyntheticTrail> {
-  const rand = random(options.seed ?? 1);
+  const seed = options.seed ?? 1;
+  const rand = random(seed);
   const consoleShare = options.consoleShare ?? 0.2;
   const accounts = Array.from({ length: options.accounts ?? 12 }, (_, i) => accountId(i));
   const regions = options.regions ?? ['us-east-1', 'eu-west-1', 'us-west-2', 'ap-southeast-2'];
@@ -277,29 +650,87 @@ export async function writeSyntheticTrail(
     if (!list) objects.set(key, (list = []));
     list.push(record);
   };
-  const sessionTemplates = await templates();
+  const templates = (await exampleSignIns()).map(template);
+
+  // Console sign-ins: a new principal, or (about a third of the time, when the span leaves room)
+  // a principal signing in again, at least SIGN_IN_AGAIN_AFTER_MS after its last session ended.
+  const principals: Principal[] = [];
+  const truth: TruthSession[] = [];
   let consoleEvents = 0;
-  let sessions = 0;
   while (consoleEvents < options.events * consoleShare) {
-    const template = sessionTemplates[sessions % sessionTemplates.length];
-    const at = start + Math.floor(rand() * Math.max(1, span - (template.end - template.start)));
-    const copy = copySession(template, sessions, accounts[Math.floor(rand() * accounts.length)], at);
+    let principal: Principal | undefined;
+    let at = 0;
+    if (rand() < SIGN_IN_AGAIN_SHARE) {
+      const ready = principals.filter(
+        (p) => p.end + SIGN_IN_AGAIN_AFTER_MS + (p.template.end - p.template.start) <= start + span,
+      );
+      if (ready.length > 0) {
+        principal = ready[Math.floor(rand() * ready.length)];
+        const earliest = principal.end + SIGN_IN_AGAIN_AFTER_MS;
+        const latest = start + span - (principal.template.end - principal.template.start);
+        at = earliest + Math.floor(rand() * (latest - earliest));
+      }
+    }
+    if (!principal) {
+      const template = templates[principals.length % templates.length];
+      principal = {
+        index: principals.length,
+        template,
+        account: accounts[Math.floor(rand() * accounts.length)],
+        end: 0,
+        signIns: 0,
+      };
+      principals.push(principal);
+      at = start + Math.floor(rand() * Math.max(1, span - (template.end - template.start)));
+    }
+    at = Math.ceil(at / 1000) * 1000; // whole seconds, so creationDate and ConsoleLogin stay equal
+    const copy = copySignIn(principal.template, truth.length, principal, at, options.perServiceKeys ?? true);
+    const login = copy.find((r) => r.eventSource === SIGNIN_SOURCE && r.eventName === 'ConsoleLogin')!;
+    principal.identity ??= copy.find(
+      (r) => !isSignInStep(r) && creationDateOf(r) === login.eventTime,
+    )?.userIdentity;
+    principal.end = at + (principal.template.end - principal.template.start);
+    principal.signIns++;
+    truth.push({
+      id: `t-${truth.length}`,
+      principalArn: login.userIdentity!.arn!,
+      creationDate: login.eventTime as string,
+      accountId: principal.account,
+      template: principal.template.index,
+      signIn: principal.signIns,
+      startTime: copy[0].eventTime as string,
+      endTime: copy[copy.length - 1].eventTime as string,
+      accessKeys: accessKeysOf(copy),
+      eventIds: copy.map((r) => r.eventID as string),
+    });
     copy.forEach(add);
     consoleEvents += copy.length;
-    sessions++;
   }
-  for (let n = 0; n < options.events - consoleEvents; n++) {
+
+  // Noise: console principals scripting with the CLI, AWS service events, programmatic callers.
+  let noise = Math.max(0, options.events - consoleEvents);
+  for (const principal of principals) {
+    if (!principal.identity || rand() >= SCRIPTING_SHARE) continue;
+    if (principal.identity.type !== 'IAMUser' && principal.identity.type !== 'AssumedRole') continue;
+    const calls = Math.min(noise, 5 + Math.floor(rand() * 16));
+    const region = regions[Math.floor(rand() * regions.length)];
+    for (let n = 0; n < calls; n++) {
+      const time = start + Math.floor(rand() * span);
+      add(scriptedCall(n, principal, principal.identity, start, region, time, rand));
+    }
+    noise -= calls;
+  }
+  for (let n = 0; n < noise; n++) {
     const account = accounts[Math.floor(rand() * accounts.length)];
+    const region = regions[Math.floor(rand() * regions.length)];
+    const time = start + Math.floor(rand() * span);
     add(
-      noiseRecord(
-        n,
-        account,
-        regions[Math.floor(rand() * regions.length)],
-        start + Math.floor(rand() * span),
-        rand,
-      ),
+      rand() < SERVICE_EVENT_SHARE
+        ? serviceEvent(n, account, region, time)
+        : noiseRecord(n, account, region, time, rand),
     );
   }
+
   let compressedBytes = 0;
   let written = 0;
   for (const [key, records] of objects) {
@@ -314,12 +745,26 @@ export async function writeSyntheticTrail(
     compressedBytes += await writeGzipDocument(join(path, name), records);
     written += records.length;
   }
+  const sessionsTruth: SessionsTruth = { seed, events: written, sessions: truth };
+  const truthFile =
+    options.truthFile === true
+      ? join(dirname(dir), 'truth.json')
+      : typeof options.truthFile === 'string'
+        ? options.truthFile
+        : null;
+  if (truthFile) {
+    await mkdir(dirname(truthFile), { recursive: true });
+    await writeFile(truthFile, `${JSON.stringify(sessionsTruth)}\n`);
+  }
   return {
     dir,
     objects: objects.size,
     events: written,
     consoleEvents,
-    consoleSessions: sessions,
+    consoleSessions: truth.length,
+    principals: principals.length,
     compressedBytes,
+    truth: sessionsTruth,
+    truthFile,
   };
 }
