@@ -46,6 +46,9 @@ export const MAX_SESSION_MS = 12 * 3600_000;
 /** A principal's console calls with neither creationDate nor key: a quiet gap this long ends a session. */
 export const QUIET_GAP_MS = 30 * 60_000;
 
+/** The grouping key of one sign-in's session: its principal key and creationDate (epoch ms). */
+export const signInKey = (principal: string, created: number) => `signin:${principal}|${created}`;
+
 export function sessionIdFor(key: string): string {
   return `s-${createHash('sha256').update(key).digest('hex').slice(0, 20)}`;
 }
@@ -266,7 +269,7 @@ export function sessionize(input: readonly TrailEvent[]): Sessionized {
       creationTimeOf(event.record) ?? (usableKey(key) ? createdByKey.get(`${principal}\n${key}`) : undefined);
     let group: Group;
     if (created !== undefined)
-      group = groups.add(`signin:${principal}|${created}`, principal, 'console', created, event);
+      group = groups.add(signInKey(principal, created), principal, 'console', created, event);
     else if (usableKey(key)) group = groups.add(`key:${principal}|${key}`, principal, 'console', null, event);
     else {
       loose.push(event);
@@ -281,7 +284,7 @@ export function sessionize(input: readonly TrailEvent[]): Sessionized {
     const created = creationTimeOf(event.record);
     const key = event.record.userIdentity?.accessKeyId;
     const group =
-      (created !== null ? groups.byKey.get(`signin:${principal}|${created}`) : undefined) ??
+      (created !== null ? groups.byKey.get(signInKey(principal, created)) : undefined) ??
       (usableKey(key) ? groupByKey.get(`${principal}\n${key}`) : undefined);
     if (group) group.events.push(event);
     else other.push(event);

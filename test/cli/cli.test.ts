@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sessionIdFor } from '../../engine/sessionize.ts';
+import { sessionIdFor, signInKey } from '../../engine/sessionize.ts';
 import type { CloudTrailRecord } from '../../engine/types.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -46,6 +46,8 @@ function trailmap(args: string[], stdin?: string): Promise<Run> {
 const ACCOUNT = '111122223333';
 const KEY = 'ASIACLITEST00000001';
 const ARN = `arn:aws:iam::${ACCOUNT}:user/alice`;
+/** alice's console session: her principal and sign-in time, whatever keys its calls use. */
+const SESSION_ID = sessionIdFor(signInKey(`${ACCOUNT}:user/alice`, Date.parse('2024-05-01T09:59:00Z')));
 
 /** A console call by alice, `seconds` after 2024-05-01T10:00:00Z. */
 function call(
@@ -116,6 +118,7 @@ afterAll(async () => {
 const SIGNAL_KEYS = [
   'id',
   'label',
+  'kind',
   'name',
   'summary',
   'url',
@@ -150,7 +153,7 @@ describe('trailmap enrich', () => {
         eventCount: 3,
         firstEventTime: '2024-05-01T10:00:00Z',
         lastEventTime: '2024-05-01T10:00:01Z',
-        sessionId: sessionIdFor(`key:${KEY}`),
+        sessionId: SESSION_ID,
       });
       expect([...((settings?.eventIds ?? []) as string[])].sort()).toEqual([
         'evt-anchor',
@@ -183,7 +186,7 @@ describe('trailmap enrich', () => {
       expect(byId.get('evt-cli')).toMatchObject({ sessionId: null, label: null });
       for (const id of ['evt-anchor', 'evt-regions', 'evt-policy']) {
         expect(byId.get(id)).toMatchObject({
-          sessionId: sessionIdFor(`key:${KEY}`),
+          sessionId: SESSION_ID,
           label: 'IAM_AccountSettings',
         });
       }
@@ -199,7 +202,7 @@ describe('trailmap enrich', () => {
       const sessions = JSON.parse(stdout) as Record<string, unknown>[];
       expect(sessions).toHaveLength(1);
       expect(sessions[0]).toMatchObject({
-        id: sessionIdFor(`key:${KEY}`),
+        id: SESSION_ID,
         kind: 'console',
         principalArn: ARN,
         accessKeyId: KEY,
@@ -220,7 +223,7 @@ describe('trailmap enrich', () => {
     async () => {
       const { code, stdout } = await trailmap(['enrich', fixture]);
       expect(code).toBe(0);
-      expect(stdout).toContain(sessionIdFor(`key:${KEY}`));
+      expect(stdout).toContain(SESSION_ID);
       expect(stdout).toContain(ARN);
       expect(stdout).toMatch(/IAM → Account Settings/);
       expect(stdout).toMatch(/1 console sessions/);
@@ -300,7 +303,7 @@ describe('trailmap enrich', () => {
         signals.every((r) => r.first_event_time && String(r.first_event_time).startsWith('2024-05-01')),
       ).toBe(true);
       const sessions = await rows('sessions');
-      expect(sessions.map((r) => r.id)).toEqual([sessionIdFor(`key:${KEY}`)]);
+      expect(sessions.map((r) => r.id)).toEqual([SESSION_ID]);
       const links = await rows('event_signals');
       expect(links.map((r) => r.event_id).sort()).toEqual([
         'evt-anchor',
