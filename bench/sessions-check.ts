@@ -168,7 +168,8 @@ async function main(): Promise<number> {
     say(
       `Trail: ${int(trail.events)} events, ${int(trail.objects)} objects (seed ${truth.seed}); ${int(trail.consoleEvents)} events in ` +
         `${int(truth.sessions.length)} console sign-ins by ${int(trail.principals)} principals (${int(again)} signing in more than once); ` +
-        `access keys per sign-in ${keys[0]}–${keys[keys.length - 1]}`,
+        `access keys per sign-in ${keys[0]}–${keys[keys.length - 1]}; templates: the example's sign-ins ` +
+        (truth.templates === 'derived' ? 'derived from its records' : 'as scripts/make-example.ts says'),
     );
     const checkout = resolve(args.checkout);
     const eventsFile = join(work, 'events.json');

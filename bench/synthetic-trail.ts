@@ -90,6 +90,8 @@ export interface TruthSession {
 export interface SessionsTruth {
   seed: number;
   events: number;
+  /** Which example sign-ins the copies are of: as the example's generator says, or derived from its records. */
+  templates: TemplateSource;
   sessions: TruthSession[];
 }
 
@@ -221,20 +223,72 @@ export function accessKeysOf(records: readonly CloudTrailRecord[]): string[] {
   return [...keys];
 }
 
-let example: Promise<SignIn[]> | undefined;
+/** Where the templates came from: the example generator's own truth, or `consoleSignIns` on its records. */
+export type TemplateSource = 'exampleSessionsTruth' | 'derived';
 
-/** The bundled example's console sign-ins (the templates of every copy), read once. */
-export function exampleSignIns(): Promise<SignIn[]> {
-  example ??= readInputs([EXAMPLE_TRAIL]).then(({ events, problems }) => {
-    const signIns = consoleSignIns(events.map((e) => e.record));
-    if (signIns.length > 0) return signIns;
+let example: Promise<{ signIns: SignIn[]; source: TemplateSource }> | undefined;
+
+/**
+ * The bundled example's console sign-ins (the templates of every copy), read once: as the example
+ * generator's own bookkeeping says (`exampleSessionsTruth()` of scripts/make-example.ts, its
+ * console sign-ins with an arn) when it describes the example on disk, else `consoleSignIns`.
+ */
+export async function exampleSignIns(): Promise<SignIn[]> {
+  return (await exampleTemplates()).signIns;
+}
+
+export function exampleTemplates(): Promise<{ signIns: SignIn[]; source: TemplateSource }> {
+  example ??= (async () => {
+    const { events, problems } = await readInputs([EXAMPLE_TRAIL]);
+    const records = events.map((e) => e.record);
+    const told = await exampleTruthSignIns(records);
+    const signIns = told ?? consoleSignIns(records);
+    if (signIns.length > 0) return { signIns, source: told ? 'exampleSessionsTruth' : 'derived' };
     example = undefined; // the example may be being rewritten: read it again next time
     const why = problems.map((p) => `${p.source}: ${p.reason}`).join('; ');
     throw new Error(
       `no console sign-in in ${EXAMPLE_TRAIL} to copy (${events.length} events${why ? `; ${why}` : ''})`,
     );
-  });
+  })();
   return example;
+}
+
+/**
+ * The example generator's truth as sign-ins of the example's records, or null when the script
+ * does not say (no such export, it fails) or says something else than the files on disk hold.
+ */
+async function exampleTruthSignIns(records: readonly CloudTrailRecord[]): Promise<SignIn[] | null> {
+  let truth: unknown;
+  try {
+    const script = (await import('../scripts/make-example.ts')) as { exampleSessionsTruth?: unknown };
+    if (typeof script.exampleSessionsTruth !== 'function') return null;
+    truth = (script.exampleSessionsTruth as () => unknown)();
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(truth)) return null;
+  const byId = new Map(records.map((r) => [r.eventID, r]));
+  const signIns: SignIn[] = [];
+  for (const entry of truth as Partial<
+    Record<'kind' | 'principalArn' | 'creationDate', string | null> & { eventIds: unknown }
+  >[]) {
+    if (entry.kind !== 'console' || !entry.principalArn || !entry.creationDate) continue;
+    if (!Array.isArray(entry.eventIds)) return null;
+    const own = (entry.eventIds as string[]).map((id) => byId.get(id));
+    if (own.some((r) => !r)) return null; // the files on disk are not what the script makes now
+    const login = own.find((r) => r!.eventSource === SIGNIN_SOURCE && r!.eventName === 'ConsoleLogin');
+    if (!login || seconds(login.eventTime) !== seconds(entry.creationDate)) return null;
+    signIns.push({
+      principalArn: entry.principalArn,
+      creationDate: iso(Date.parse(entry.creationDate)),
+      records: (own as CloudTrailRecord[]).sort(byTime),
+    });
+  }
+  // In sign-in order, as consoleSignIns gives them.
+  signIns.sort(
+    (a, b) => seconds(a.creationDate) - seconds(b.creationDate) || (a.principalArn < b.principalArn ? -1 : 1),
+  );
+  return signIns.length > 0 ? signIns : null;
 }
 
 interface Template {
@@ -650,7 +704,8 @@ export async function writeSyntheticTrail(
     if (!list) objects.set(key, (list = []));
     list.push(record);
   };
-  const templates = (await exampleSignIns()).map(template);
+  const fromExample = await exampleTemplates();
+  const templates = fromExample.signIns.map(template);
 
   // Console sign-ins: a new principal, or (about a third of the time, when the span leaves room)
   // a principal signing in again, at least SIGN_IN_AGAIN_AFTER_MS after its last session ended.
@@ -745,7 +800,12 @@ export async function writeSyntheticTrail(
     compressedBytes += await writeGzipDocument(join(path, name), records);
     written += records.length;
   }
-  const sessionsTruth: SessionsTruth = { seed, events: written, sessions: truth };
+  const sessionsTruth: SessionsTruth = {
+    seed,
+    events: written,
+    templates: fromExample.source,
+    sessions: truth,
+  };
   const truthFile =
     options.truthFile === true
       ? join(dirname(dir), 'truth.json')

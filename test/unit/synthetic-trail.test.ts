@@ -11,7 +11,8 @@ import { compareSessions } from '../../bench/sessions-check.ts';
 import {
   accessKeysOf,
   consoleSignIns,
-  exampleSignIns,
+  EXAMPLE_TRAIL,
+  exampleTemplates,
   SIGN_IN_AGAIN_AFTER_MS,
   type SignIn,
   type SyntheticTrail,
@@ -35,6 +36,7 @@ let trail: SyntheticTrail;
 let events: TrailEvent[];
 let byId: Map<string, CloudTrailRecord>;
 let templates: SignIn[];
+let exampleRecords: CloudTrailRecord[];
 const recordsOf = (t: TruthSession) => t.eventIds.map((id) => byId.get(id)!);
 
 beforeAll(async () => {
@@ -49,8 +51,9 @@ beforeAll(async () => {
   });
   events = (await readInputs([trail.dir])).events;
   byId = new Map(events.map((e) => [e.id, e.record]));
-  templates = await exampleSignIns();
-});
+  templates = (await exampleTemplates()).signIns;
+  exampleRecords = (await readInputs([EXAMPLE_TRAIL])).events.map((e) => e.record);
+}, 120_000);
 
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -74,6 +77,18 @@ describe('the example sign-ins the trail copies', () => {
         seen.add(r.eventID!);
       }
     }
+  });
+
+  it("are the example generator's own sign-ins when it says (exampleSessionsTruth), found the same way from the records", async () => {
+    const { source } = await exampleTemplates();
+    expect(trail.truth.templates).toBe(source);
+    const shape = (list: SignIn[]) =>
+      list.map((s) => ({
+        principalArn: s.principalArn,
+        creationDate: s.creationDate,
+        eventIds: s.records.map((r) => r.eventID!).sort(),
+      }));
+    expect(shape(consoleSignIns(exampleRecords))).toEqual(shape(templates));
   });
 });
 
