@@ -18,6 +18,8 @@ export interface GenericRiskSpec {
 
 export interface GenericPolicySpec {
   readOperation: string;
+  notChanges: string;
+  writeFloor: { risk: Risk; reason: string };
   pageViewGapSeconds: number;
   risks: GenericRiskSpec[];
   services: Record<string, string>;
@@ -25,6 +27,8 @@ export interface GenericPolicySpec {
 
 export interface GenericPolicy {
   readOperation: RegExp;
+  notChanges: RegExp;
+  writeFloor: { risk: Risk; reason: string };
   pageViewGapMs: number;
   risks: { risk: Risk; reason: string; operation: RegExp; subject: RegExp | null; opensAccess: boolean }[];
   services: Readonly<Record<string, string>>;
@@ -33,6 +37,8 @@ export interface GenericPolicy {
 export function compileGenericPolicy(spec: GenericPolicySpec): GenericPolicy {
   return {
     readOperation: new RegExp(spec.readOperation),
+    notChanges: new RegExp(spec.notChanges),
+    writeFloor: spec.writeFloor,
     pageViewGapMs: spec.pageViewGapSeconds * 1000,
     risks: spec.risks.map((r) => ({
       risk: r.risk,
@@ -68,6 +74,28 @@ export function isWrite(event: TrailEvent, policy: GenericPolicy = DEFAULT_GENER
   if (readOnly === false || readOnly === 'false') return true;
   if (readOnly === true || readOnly === 'true') return false;
   return !policy.readOperation.test(event.record.eventName ?? '');
+}
+
+/** A write that changes something: not sign-in, a query or CloudShell's session plumbing. */
+export function isChange(event: TrailEvent, policy: GenericPolicy = DEFAULT_GENERIC_POLICY): boolean {
+  return isWrite(event, policy) && !policy.notChanges.test(event.ref);
+}
+
+/** Whether events of a kind (`service:EventName`) change something, judged by the name alone (rules lint). */
+export function isChangeRef(ref: string, policy: GenericPolicy = DEFAULT_GENERIC_POLICY): boolean {
+  const name = ref.slice(ref.indexOf(':') + 1);
+  return ref.includes(':') && !policy.readOperation.test(name) && !policy.notChanges.test(ref);
+}
+
+/**
+ * The risk a signal holding these events has at least: the write floor when one of them is a change
+ * (a console write is never info or low), else none.
+ */
+export function writeFloorOf(
+  events: readonly TrailEvent[],
+  policy: GenericPolicy = DEFAULT_GENERIC_POLICY,
+): { risk: Risk; reason: string } | null {
+  return events.some((event) => isChange(event, policy)) ? policy.writeFloor : null;
 }
 
 /** Explains events no rule claimed (sorted by time, then eventID): writes one by one, reads by page view. */
@@ -166,13 +194,15 @@ function writeRisk(
   subject: string,
   policy: GenericPolicy,
 ): { risk: Risk; reason: string } {
+  if (policy.notChanges.test(event.ref))
+    return { risk: 'low', reason: 'console session plumbing: changes no resource' };
   for (const rule of policy.risks) {
     if (!rule.operation.test(eventName)) continue;
     if (rule.subject && !rule.subject.test(subject)) continue;
     if (rule.opensAccess && !opensAccess(event)) continue;
     return { risk: rule.risk, reason: rule.reason };
   }
-  return { risk: 'low', reason: 'changes a resource' };
+  return policy.writeFloor;
 }
 
 function pageView(events: TrailEvent[], policy: GenericPolicy): GenericExplanation {

@@ -10,7 +10,8 @@ import { parseDocument } from 'yaml';
 // Imported, not read from disk, so bundles (the flush Lambda) carry the schema with them.
 import ruleSchema from '../../rules/schema/signal-rules.schema.json' with { type: 'json' };
 import genericSchema from '../../rules/schema/generic-signals.schema.json' with { type: 'json' };
-import { GENERIC_POLICY_FILE, GENERIC_POLICY_SPEC } from '../generic.ts';
+import { DEFAULT_GENERIC_POLICY, GENERIC_POLICY_FILE, GENERIC_POLICY_SPEC, isChangeRef } from '../generic.ts';
+import { RISK_LEVELS } from '../types.ts';
 import { compileCondition } from './conditions.ts';
 import { compile } from './compile.ts';
 import type { RuleFileSpec, RuleSpec, SignalRule } from './model.ts';
@@ -72,6 +73,16 @@ function schemaProblem(file: string, spec: unknown, error: ErrorObject): RulePro
 function semanticProblems(file: string, rule: RuleSpec): RuleProblem[] {
   const problems: RuleProblem[] = [];
   const members = new Set([...rule.anchors, ...(rule.required ?? []), ...(rule.optional ?? [])]);
+  const floor = DEFAULT_GENERIC_POLICY.writeFloor.risk;
+  const write = [...members].find((ref) => isChangeRef(ref));
+  if (write && (rule.kind ?? 'action') !== 'suppress' && RISK_LEVELS.indexOf(rule.risk) < RISK_LEVELS.indexOf(floor)) {
+    problems.push({
+      file,
+      rule: rule.label,
+      field: 'risk',
+      message: `takes a console write (${write}): its risk is at least ${floor} (rules/generic/generic-signals.json writeFloor)`,
+    });
+  }
   for (const [index, condition] of (rule.when ?? []).entries()) {
     if (condition.event && !members.has(condition.event)) {
       problems.push({

@@ -150,11 +150,11 @@ describe('explainGenerically', () => {
     ],
     [
       'lambda:UpdateFunctionCode20150331v2',
-      'low',
+      'medium',
       { functionName: 'payments' },
       'Updated function code payments',
     ],
-    ['sqs:CreateQueue', 'low', { queueName: 'jobs' }, 'Created queue jobs'],
+    ['sqs:CreateQueue', 'medium', { queueName: 'jobs' }, 'Created queue jobs'],
   ])('%s is its own signal of risk %s', (ref, risk, request, summary) => {
     const [signal] = explainGenerically([call(ref, 0, { readOnly: false, requestParameters: request })]);
     expect(signal).toMatchObject({ risk, summary, events: [expect.anything()] });
@@ -207,6 +207,11 @@ describe('explainGenerically', () => {
       ['generic:s3:PutBucketPolicy', 'high'],
       ['generic:s3:PutBucketPolicy', 'medium'],
     ]);
+  });
+
+  it('rates writes that change no resource (session plumbing) low', () => {
+    const [signal] = explainGenerically([call('cloudshell:PutCredentials', 0, { readOnly: false })]);
+    expect([signal.label, signal.risk]).toEqual(['generic:cloudshell:PutCredentials', 'low']);
   });
 
   it('says when a write failed', () => {

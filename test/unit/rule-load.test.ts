@@ -298,3 +298,39 @@ describe('the real rules folder', () => {
     expect(() => ajv.compile(schema)).not.toThrow();
   });
 });
+
+describe('console writes in rules', () => {
+  it('refuses a rule that takes a console write with a risk below the write floor, naming the write', () => {
+    const text = `service: EC2
+rules:
+  - label: EC2_Release_Test
+    name: EC2 → Release
+    risk: low
+    summary: Released an address
+    anchors: [ec2:DescribeAddresses]
+    optional: [ec2:ReleaseAddress]
+`;
+    const { problems } = problemsOf([{ file: 'ec2.yaml', text }]);
+    expect(problems).toEqual([
+      expect.objectContaining({
+        rule: 'EC2_Release_Test',
+        field: 'risk',
+        message: expect.stringMatching(/console write \(ec2:ReleaseAddress\).*at least medium/),
+      }),
+    ]);
+  });
+
+  it('lets reads, session plumbing and background polling stay below it', () => {
+    const text = `service: Test
+rules:
+  - label: CloudShell_Test
+    name: CloudShell
+    risk: info
+    summary: CloudShell keep-alive
+    anchors: [cloudshell:SendHeartBeat, cloudshell:PutCredentials, cloudshell:GetEnvironmentStatus]
+`;
+    expect(compileRuleSources([{ file: 'cloudshell.yaml', text }]).map((r) => r.label)).toEqual([
+      'CloudShell_Test',
+    ]);
+  });
+});
