@@ -3,7 +3,8 @@
  * every copy, and its truth says exactly which events each sign-in made; the engine must find
  * exactly those sessions.
  */
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -209,10 +210,11 @@ describe(`a synthetic trail of ${EVENTS.toLocaleString('en-US')} events`, () => 
     const files = async (root: string) => {
       const out: string[] = [];
       for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
-        if (e.isFile())
-          out.push(
-            `${relative(root, join(e.parentPath, e.name))} ${(await stat(join(e.parentPath, e.name))).size}`,
-          );
+        if (!e.isFile()) continue;
+        const bytes = await readFile(join(e.parentPath, e.name));
+        out.push(
+          `${relative(root, join(e.parentPath, e.name))} ${createHash('sha1').update(bytes).digest('hex')}`,
+        );
       }
       return out.sort();
     };
