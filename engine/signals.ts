@@ -1,6 +1,6 @@
 /** Turning a rule match into a Signal: extracted values, summary, URL, stable id. */
 import { createHash } from 'node:crypto';
-import type { GenericExplanation } from './generic.ts';
+import { type GenericExplanation, writeFloorOf } from './generic.ts';
 import type { RuleMatch } from './map.ts';
 import type { Extraction } from './rules/model.ts';
 import { stringValuesAt } from './rules/path.ts';
@@ -63,6 +63,13 @@ function riskOf(match: RuleMatch): { risk: Risk; reasons: string[] } {
     if (!holds) continue;
     if (raise.reason && !reasons.includes(raise.reason)) reasons.push(raise.reason);
     if (RISK_LEVELS.indexOf(raise.risk) > RISK_LEVELS.indexOf(risk)) risk = raise.risk;
+  }
+  // Rules lint keeps rules that name a console write at the floor; this keeps rules anchored on any
+  // event (a CLI command typed in CloudShell) there too.
+  const floor = match.rule.kind === 'suppress' ? null : writeFloorOf(match.events);
+  if (floor && RISK_LEVELS.indexOf(floor.risk) > RISK_LEVELS.indexOf(risk)) {
+    risk = floor.risk;
+    reasons.push(floor.reason);
   }
   return { risk, reasons };
 }
