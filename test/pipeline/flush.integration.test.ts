@@ -56,6 +56,15 @@ afterAll(async () => {
 
 const allRecords = () => examples.flatMap((o) => o.records);
 const recordsOf = (arn: string) => allRecords().filter((r) => r.userIdentity?.arn === arn);
+/** The records of a principal's first sign-in in the example (it signs in again hours later). */
+function firstSignInOf(arn: string): CloudTrailRecord[] {
+  const records = recordsOf(arn);
+  const created = (r: CloudTrailRecord) => r.userIdentity?.sessionContext?.attributes?.creationDate ?? '';
+  const first = records.map(created).filter(Boolean).sort()[0];
+  // Its calls carry its creationDate; its ConsoleLogin (no creationDate) is at that time.
+  const signIn = Date.parse(first);
+  return records.filter((r) => created(r) === first || (!created(r) && Date.parse(r.eventTime!) <= signIn));
+}
 const ALICE = userArn('alice');
 const BOB_PATTERN = /assumed-role\/AWSReservedSSO_[^/]+\/bob@example\.com$/;
 
@@ -143,15 +152,16 @@ const sessionIdsIn = (keys: string[]) =>
 describe('flush: settled sessions to the enriched prefix', () => {
   it('writes nothing before the settle delay, holds back unsettled sessions, then writes what `enrich` gives', async () => {
     const ctx = await setup();
-    const first = recordsOf(ALICE);
+    const first = firstSignInOf(ALICE);
     expect(first.length).toBeGreaterThan(20);
-    // A second console session of alice, 45 minutes after the first ended (another session key).
+    // alice signs in again, 45 minutes after her first session ended (a new creationDate).
     const start = latest(first) + 45 * MINUTE;
     const second = [0, 5, 60].map((s) =>
       consoleRecord({
         user: 'alice',
         accessKeyId: 'ASIAALICESECOND0001',
         time: start + s * 1000,
+        signedInAt: start - MINUTE,
         eventName: 'ListRoles',
       }),
     );
@@ -284,7 +294,7 @@ describe('flush: settled sessions to the enriched prefix', () => {
 
   it('picks up a late object of an already written session and overwrites its objects', async () => {
     const ctx = await setup();
-    const records = recordsOf(ALICE);
+    const records = firstSignInOf(ALICE);
     const times = records.map((r) => Date.parse(r.eventTime!)).sort((a, b) => a - b);
     const cut = times[Math.floor(times.length / 2)];
     const earlyRecords = records.filter((r) => Date.parse(r.eventTime!) < cut);
@@ -317,7 +327,7 @@ describe('flush: settled sessions to the enriched prefix', () => {
 
   it('deletes the objects of a sign-in flushed alone once the session it started joins it', async () => {
     const ctx = await setup();
-    const records = recordsOf(ALICE);
+    const records = firstSignInOf(ALICE);
     const login = records.filter((r) => r.eventName === 'ConsoleLogin');
     const rest = records.filter((r) => r.eventName !== 'ConsoleLogin');
     expect(login).toHaveLength(1);

@@ -62,6 +62,8 @@ export function consoleRecord(options: {
   user: string;
   accessKeyId: string;
   time: number;
+  /** When the console session signed in: its creationDate, the same on every call of the session. */
+  signedInAt: number;
   eventName?: string;
   eventSource?: string;
   id?: string;
@@ -71,7 +73,7 @@ export function consoleRecord(options: {
     eventVersion: '1.08',
     userIdentity: {
       ...iamUser(options.user, options.accessKeyId),
-      sessionContext: { attributes: { creationDate: iso(options.time - 60_000), mfaAuthenticated: 'true' } },
+      sessionContext: { attributes: { creationDate: iso(options.signedInAt), mfaAuthenticated: 'true' } },
     },
     eventTime: iso(options.time),
     eventSource: options.eventSource ?? 'iam.amazonaws.com',

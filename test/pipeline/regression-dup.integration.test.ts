@@ -4,7 +4,8 @@ import { SessionBuffer } from '../../lambdas/buffer.ts';
 import { createIngestHandler } from '../../lambdas/ingest.ts';
 import { type LocalAws, startLocalAws } from '../../lambdas/local/emulators.ts';
 import { MemoryLogger } from '../../lambdas/log.ts';
-import { consoleRecord, logObject, s3Message, sqsEvent, trailKey, userArn } from './helpers.ts';
+import { bufferPartitionOf } from '../../engine/route.ts';
+import { consoleRecord, logObject, s3Message, sqsEvent, trailKey } from './helpers.ts';
 
 let aws: LocalAws;
 beforeAll(async () => {
@@ -29,8 +30,13 @@ it('a notification delivered twice in the same SQS batch is buffered and both co
     logger: new MemoryLogger(),
     now: () => T0 + 600_000,
   });
-  const record = consoleRecord({ user: 'alice', accessKeyId: 'ASIAALICE0000000001', time: T0 });
-  const other = consoleRecord({ user: 'bob', accessKeyId: 'ASIABOB00000000001', time: T0 });
+  const record = consoleRecord({
+    user: 'alice',
+    accessKeyId: 'ASIAALICE0000000001',
+    time: T0,
+    signedInAt: T0,
+  });
+  const other = consoleRecord({ user: 'bob', accessKeyId: 'ASIABOB00000000001', time: T0, signedInAt: T0 });
   const key = trailKey(T0 + 300_000, 'Duplicate0000001');
   const otherKey = trailKey(T0 + 300_000, 'Unrelated0000001');
   const body = logObject([record]);
@@ -46,6 +52,10 @@ it('a notification delivered twice in the same SQS batch is buffered and both co
     ]),
   );
   expect(response.batchItemFailures).toEqual([]);
-  expect(await buffer.readPartition(userArn('alice'))).toEqual([{ objectKey: key, records: [record] }]);
-  expect(await buffer.readPartition(userArn('bob'))).toEqual([{ objectKey: otherKey, records: [other] }]);
+  expect(await buffer.readPartition(bufferPartitionOf(record)!)).toEqual([
+    { objectKey: key, records: [record] },
+  ]);
+  expect(await buffer.readPartition(bufferPartitionOf(other)!)).toEqual([
+    { objectKey: otherKey, records: [other] },
+  ]);
 });

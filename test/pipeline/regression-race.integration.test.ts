@@ -54,7 +54,12 @@ it('a late object is flushed even when a flush runs while its SQS batch is still
   // carol's session is already buffered and comes due at 09:20: it makes the next flush advance the watermark.
   const carolKey = trailKey(T0 + 5 * MINUTE, 'CarolSession0001');
   const carolSize = await put(carolKey, [
-    consoleRecord({ user: 'carol', accessKeyId: 'ASIACAROL000000001', time: T0 + 5 * MINUTE }),
+    consoleRecord({
+      user: 'carol',
+      accessKeyId: 'ASIACAROL000000001',
+      time: T0 + 5 * MINUTE,
+      signedInAt: T0,
+    }),
   ]);
   const ingestCarol = createIngestHandler({ s3: aws.s3, buffer, config, logger, now: () => clock });
   clock = T0 + 6 * MINUTE;
@@ -64,11 +69,11 @@ it('a late object is flushed even when a flush runs while its SQS batch is still
   // the other object of the batch is slow to download; a scheduled flush runs meanwhile.
   const aliceKey = trailKey(T0 + 5 * MINUTE, 'AliceLateObject1');
   const aliceSize = await put(aliceKey, [
-    consoleRecord({ user: 'alice', accessKeyId: 'ASIAALICE0000000001', time: T0 }),
+    consoleRecord({ user: 'alice', accessKeyId: 'ASIAALICE0000000001', time: T0, signedInAt: T0 }),
   ]);
   const slowKey = trailKey(T0 + 35 * MINUTE, 'SlowBigObject001');
   const slowSize = await put(slowKey, [
-    consoleRecord({ user: 'bob', accessKeyId: 'ASIABOB00000000001', time: T0 + 30 * MINUTE }),
+    consoleRecord({ user: 'bob', accessKeyId: 'ASIABOB00000000001', time: T0 + 30 * MINUTE, signedInAt: T0 }),
   ]);
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));

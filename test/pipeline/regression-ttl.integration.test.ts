@@ -57,6 +57,7 @@ it('a session written long ago keeps its enriched objects after its buffered chu
         user: 'alice',
         accessKeyId: `ASIAALICEDAY${n}000001`,
         time: start + s * 1000,
+        signedInAt: start,
         eventName: 'ListUsers',
       }),
     );

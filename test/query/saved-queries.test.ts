@@ -24,6 +24,8 @@ const rules = loadRules();
 const saved = new Map(loadSavedQueries().map((q) => [q.name, q]));
 const ALICE = 'arn:aws:iam::111122223333:user/alice';
 const NEW_IP = '192.0.2.200';
+/** Where alice signs in from the second time in examples/trail. */
+const EXAMPLE_SECOND_IP = '192.0.2.146';
 
 let dir: string;
 let trail: string;
@@ -207,8 +209,13 @@ describe('saved investigations on a simulated dataset', () => {
   it('new-source-ip-sessions: alice’s later session from an address she never used', async () => {
     const rows = await runSaved('new-source-ip-sessions');
     const later = offline.sessions.find((s) => s.summary.sourceIps.includes(NEW_IP))!;
+    // The example's own second sign-in of alice comes from a new address too.
+    const again = offline.sessions.find(
+      (s) => s.summary.principalArn === ALICE && s.summary.sourceIps.includes(EXAMPLE_SECOND_IP),
+    )!;
     expect(rows.map((r) => [r.session_id, r.principal_arn, r.source_ip])).toEqual([
       [later.summary.id, ALICE, NEW_IP],
+      [again.summary.id, ALICE, EXAMPLE_SECOND_IP],
     ]);
   });
 });
