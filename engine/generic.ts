@@ -237,6 +237,8 @@ const WALK_BUDGET = 4_000;
 const MAX_RESOURCES = 10;
 const MAX_RESOURCE_LENGTH = 200;
 const RESOURCE_KEY = /(name|id|ids|identifier|arn|bucket|key)$/i;
+/** Keys that look like resources but name a request or a credential, not what the call touched. */
+const NOT_RESOURCE_KEY = /^(requestId|masterUsername|clientRequestToken|idempotencyToken|keyName?Prefix)$/i;
 
 /** Names, ids and ARNs the call named or returned, request first, in order, distinct. */
 export function resourcesOf(event: TrailEvent): string[] {
@@ -245,7 +247,7 @@ export function resourcesOf(event: TrailEvent): string[] {
   const visit = (node: unknown, key: string): void => {
     if (budget-- <= 0 || found.length >= MAX_RESOURCES) return;
     if (typeof node === 'string') {
-      const looks = RESOURCE_KEY.test(key) || node.startsWith('arn:');
+      const looks = (RESOURCE_KEY.test(key) && !NOT_RESOURCE_KEY.test(key)) || node.startsWith('arn:');
       if (looks && node.length > 0 && node.length <= MAX_RESOURCE_LENGTH && !found.includes(node))
         found.push(node);
     } else if (Array.isArray(node)) {
