@@ -51,8 +51,9 @@ export function checkSignalRows(written: WrittenRow[], offline: Enrichment): str
 
 /**
  * (2) Every console event is explained exactly once: by one written signal's event_ids, or as an
- * unmapped event of its session (event_signals row without signal, session row counting it); no
- * event_signals row is written twice.
+ * unmapped event of its session (event_signals row without signal); no event_signals row is
+ * written twice; each session row counts the events no specific rule explains (no signal, or a
+ * generic one).
  */
 export function checkEventCoverage(rows: Record<string, WrittenRow[]>, offline: Enrichment): string[] {
   const problems: string[] = [];
@@ -117,10 +118,15 @@ export function checkEventCoverage(rows: Record<string, WrittenRow[]>, offline: 
     }
   }
 
+  // Unmapped: explained by no specific rule (no signal, or a generic one).
+  const generic = new Set(rows.signals.filter((w) => w.row.kind === 'generic').map((w) => w.row.id));
+  const unmappedBySession = new Map<unknown, number>();
+  for (const { row } of rows.event_signals) {
+    if (row.signal_id === null || generic.has(row.signal_id))
+      unmappedBySession.set(row.session_id, (unmappedBySession.get(row.session_id) ?? 0) + 1);
+  }
   for (const [id, list] of sessions) {
-    const unmappedRows = rows.event_signals.filter(
-      (w) => w.row.session_id === id && w.row.signal_id === null,
-    ).length;
+    const unmappedRows = unmappedBySession.get(id) ?? 0;
     if (list[0].row.unmapped_event_count !== unmappedRows) {
       problems.push(
         `session ${id} counts ${String(list[0].row.unmapped_event_count)} unmapped events, event_signals has ${unmappedRows}`,
