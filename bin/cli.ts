@@ -4,8 +4,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { renderAlerts, riskySignalsOf } from '../engine/alerts.ts';
 import { writeDataset } from '../engine/dataset.ts';
 import { DEFAULT_DETECTIONS_DIR, detect, loadDetections } from '../engine/detect.ts';
-import { enrich, type EnrichmentSummary } from '../engine/enrich.ts';
-import { DEFAULT_MAX_INPUT_BYTES, listInputFiles, readInputs } from '../engine/read.ts';
+import { dedupe, enrich, type EnrichmentSummary } from '../engine/enrich.ts';
+import { DEFAULT_MAX_INPUT_BYTES, inputsWithoutEvents, listInputFiles, readInputs } from '../engine/read.ts';
 import {
   DEFAULT_RULES_DIR,
   formatRuleProblem,
@@ -30,9 +30,30 @@ function positiveInt(value: string): number {
   return n;
 }
 
-function reportProblem(problem: InputProblem): void {
+function reportProblem(problem: InputProblem, kind = ''): void {
   const where = problem.index === undefined ? problem.source : `${problem.source} (record ${problem.index})`;
-  process.stderr.write(`trailmap: ${printable(where)}: ${printable(problem.reason)}\n`);
+  process.stderr.write(`trailmap: ${kind}${printable(where)}: ${printable(problem.reason)}\n`);
+}
+
+/** What reading the inputs found beside the events: problems, conflicting copies, Insights records. */
+interface InputReport {
+  /** Inputs, files and records that could not be read, and inputs that yielded no event. */
+  problems: InputProblem[];
+  /** Records with one eventID and different content, both kept (engine/enrich.ts `dedupe`). */
+  conflicts: InputProblem[];
+  insightsSkipped: number;
+  /** Events read, before filters and de-duplication. */
+  readCount: number;
+}
+
+/** Says on stderr what reading found; true when nothing was read at all (exit 2, no output). */
+function reportInputs(read: InputReport): boolean {
+  for (const problem of read.problems) reportProblem(problem);
+  for (const conflict of read.conflicts) reportProblem(conflict, 'warning: ');
+  if (read.insightsSkipped > 0)
+    process.stderr.write(`trailmap: ${read.insightsSkipped} Insights records skipped (not API events)\n`);
+  if (read.problems.length > 0) process.exitCode = EXIT_PARTIAL;
+  return read.readCount === 0 && read.problems.length > 0;
 }
 
 /** Loads rules, or prints every problem (file, rule, field) and exits 1. */
@@ -146,6 +167,7 @@ async function readSelected(inputs: string[], options: SelectionOptions) {
     throw new InvalidArgumentError('give inputs, or --lookup-events KEY=VALUE');
   }
   const read = await readInputs(inputs, {
+    now: Date.now(),
     maxInputBytes: options.maxInputBytes,
     onProgress: progress(process.stderr.isTTY === true && inputs.length > 0),
     // --match reads any field of any record, so every body is kept then.
@@ -168,13 +190,22 @@ async function readSelected(inputs: string[], options: SelectionOptions) {
     read.problems.push(...live.problems);
     read.sources.push('lookup-events');
   }
-  return { ...read, events: read.events.filter(filter) };
+  const selected = read.events.filter(filter);
+  // De-duplicated here, so records kept under new ids are reported (and every command agrees on ids).
+  const { unique, conflicts } = dedupe(selected);
+  return {
+    ...read,
+    problems: [...read.problems, ...read.empty],
+    events: unique,
+    conflicts,
+    readCount: read.events.length,
+    selectedCount: selected.length,
+  };
 }
 
 /** What `enrich` found, wherever it ran. */
-interface EnrichRun {
+interface EnrichRun extends InputReport {
   enrichment: EnrichmentSummary;
-  problems: InputProblem[];
   sources: string[];
   skipped: InputProblem[];
   /** Events read and selected (duplicates included). */
@@ -205,6 +236,8 @@ async function enrichInThreads(
   const { enrichFilesInThreads } = await import('../engine/enrich-parallel.ts');
   const done = await enrichFilesInThreads(listed.files, {
     threads,
+    byContent: listed.byContent,
+    now: Date.now(),
     maxBytes: options.maxInputBytes,
     rules: () => loadRulesOrExit(options.rules),
     filter: filterOptions,
@@ -212,7 +245,12 @@ async function enrichInThreads(
     eventList,
     onProgress: progress(process.stderr.isTTY === true),
   });
-  return { ...done, problems: [...listed.problems, ...done.problems], skipped: listed.skipped };
+  return {
+    ...done,
+    problems: [...listed.problems, ...done.problems, ...inputsWithoutEvents(inputs, listed, done.outcomes)],
+    skipped: [...listed.skipped, ...done.skipped],
+    readCount: done.outcomes.reduce((n, outcome) => n + outcome.events, 0),
+  };
 }
 
 /** Enriches in this thread: any input, any option. */
@@ -227,9 +265,12 @@ async function enrichHere(
   return {
     enrichment: enrich(read.events, rules, { lookup }),
     problems: read.problems,
+    conflicts: read.conflicts,
+    insightsSkipped: read.insightsSkipped,
+    readCount: read.readCount,
     sources: read.sources,
     skipped: read.skipped,
-    eventCount: read.events.length,
+    eventCount: read.selectedCount,
     events: read.events,
     lookup,
   };
@@ -266,7 +307,7 @@ withSelection(
     const run =
       (await enrichInThreads(inputs, options, format === 'events-json')) ??
       (await enrichHere(inputs, options));
-    run.problems.forEach(reportProblem);
+    if (reportInputs(run)) return;
     const result = run.enrichment;
     if (format === 'timeline') {
       const color = options.color !== false && process.stdout.isTTY === true && !process.env.NO_COLOR;
@@ -276,7 +317,7 @@ withSelection(
       process.stdout.write(
         `${result.sessions.length} console sessions, ${result.sessions.reduce((n, s) => n + s.summary.signalCount, 0)} actions, ` +
           `${result.otherCount} programmatic events outside console sessions, ${run.eventCount} events read from ${run.sources.length} inputs` +
-          `${run.skipped.length > 0 ? ` (${run.skipped.length} skipped: digests/Insights)` : ''}.\n`,
+          `${run.skipped.length > 0 ? ` (${run.skipped.length} skipped: digests, Insights files, not CloudTrail)` : ''}.\n`,
       );
     } else {
       const payload =
@@ -298,7 +339,6 @@ withSelection(
       const written = await writeDataset(options.out, rows);
       process.stderr.write(`trailmap: wrote ${written.length} objects to ${printable(options.out)}\n`);
     }
-    if (run.problems.length > 0) process.exitCode = EXIT_PARTIAL;
   });
 
 withSelection(
@@ -314,7 +354,7 @@ withSelection(
     const detections = loadDetectionsOrExit(options.detections);
     const rules = loadRulesOrExit(options.rules);
     const read = await readSelected(inputs, options);
-    read.problems.forEach(reportProblem);
+    if (reportInputs(read)) return;
     const lookup = await addressLookup(options.geoip !== false);
     const alerts = {
       detections: detect(read.events, detections, { lookup }),
@@ -323,7 +363,6 @@ withSelection(
     process.stdout.write(
       options.format === 'json' ? `${JSON.stringify(alerts, null, 2)}\n` : renderAlerts(alerts),
     );
-    if (read.problems.length > 0) process.exitCode = EXIT_PARTIAL;
   });
 
 withSelection(
@@ -346,7 +385,8 @@ withSelection(
     for (const rule of rules) if (!breadcrumbs.get(rule.label)) breadcrumbs.set(rule.label, rule.breadcrumb);
     const filters = describeFilters(options);
     let data: import('../engine/report-data.ts').ReportData;
-    let problems: InputProblem[];
+    // A dataset's problems; trail inputs are reported as soon as they are read.
+    let problems: InputProblem[] = [];
     if (options.data) {
       if (inputs.length > 0 || options.lookupEvents) {
         throw new InvalidArgumentError('give trail inputs or --data DIR, not both');
@@ -379,7 +419,10 @@ withSelection(
     } else {
       const { reportFromEnrichment } = await import('../engine/report-data.ts');
       const read = await readSelected(inputs, options);
-      problems = read.problems;
+      if (reportInputs(read)) {
+        process.stderr.write('trailmap: no events read: no report written\n');
+        return;
+      }
       const lookup = await addressLookup(options.geoip !== false);
       data = reportFromEnrichment({
         events: read.events,
@@ -391,7 +434,7 @@ withSelection(
       });
     }
     data.title = options.title;
-    problems.forEach(reportProblem);
+    problems.forEach((problem) => reportProblem(problem));
     await writeFile(options.out, renderReport(data));
     process.stderr.write(
       `trailmap: wrote ${printable(options.out)}: ${data.sessions.length} sessions, ${data.signals.length} signals, ` +

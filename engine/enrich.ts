@@ -1,4 +1,5 @@
 /** The engine's one entry point: events in, sessions, signals and per-event enrichment out. */
+import { createHash } from 'node:crypto';
 import { explainGenerically } from './generic.ts';
 import { compareEvents, mapSession, RuleIndex } from './map.ts';
 import type { SignalRule } from './rules/model.ts';
@@ -6,7 +7,15 @@ import { summarizeSession } from './session-summary.ts';
 import { sessionize } from './sessionize.ts';
 import { buildGenericSignal, buildSignal } from './signals.ts';
 import { contextOf, type SignalContext } from './tables.ts';
-import type { AddressLookup, EventEnrichment, SessionSummary, Signal, TrailEvent } from './types.ts';
+import type {
+  AddressLookup,
+  EventEnrichment,
+  EventOrigin,
+  InputProblem,
+  SessionSummary,
+  Signal,
+  TrailEvent,
+} from './types.ts';
 
 export interface EnrichedSession {
   summary: SessionSummary;
@@ -80,16 +89,150 @@ const CANONICAL_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 export const eventTimeText = (eventTime: unknown, time: number): string =>
   typeof eventTime === 'string' && CANONICAL_TIME.test(eventTime) ? eventTime : isoSeconds(time);
 
-/** Keeps the first copy of each eventID: trails deliver some records twice. */
-export function dedupe(events: readonly TrailEvent[]): { unique: TrailEvent[]; duplicates: number } {
-  const seen = new Set<string>();
-  const unique: TrailEvent[] = [];
-  for (const event of events) {
-    if (seen.has(event.id)) continue;
-    seen.add(event.id);
-    unique.push(event);
+/** What de-duplicating by eventID gives. */
+export interface Deduplicated {
+  unique: TrailEvent[];
+  /** Copies dropped: the same eventID with the same content as a copy kept. */
+  duplicates: number;
+  /** One warning per record kept under a new id: same eventID, different content (sorted). */
+  conflicts: InputProblem[];
+}
+
+/**
+ * Keeps one copy of each record: trails deliver some records twice (same eventID, same content),
+ * and the first copy in input order stays. Records with one eventID and different content are all
+ * kept, each reported: ordered by the hash of their content (so the answer never depends on which
+ * object arrived first), the first keeps the eventID as its id and the next get `${eventID}#2`,
+ * `#3`… (`record.eventID` is untouched). Linear: only ids seen twice are hashed.
+ */
+export function dedupe(events: readonly TrailEvent[]): Deduplicated {
+  const first = new Map<string, number>();
+  let copies: Map<string, number[]> | undefined;
+  for (let i = 0; i < events.length; i++) {
+    const id = events[i].id;
+    const at = first.get(id);
+    if (at === undefined) first.set(id, i);
+    else {
+      copies ??= new Map();
+      const list = copies.get(id);
+      if (list) list.push(i);
+      else copies.set(id, [at, i]);
+    }
   }
-  return { unique, duplicates: events.length - unique.length };
+  if (!copies) return { unique: events.slice(), duplicates: 0, conflicts: [] };
+  const decided = new Map<number, string | null>();
+  const conflicts: InputProblem[] = [];
+  let duplicates = 0;
+  for (const [id, positions] of copies) {
+    const resolved = resolveCopies(
+      id,
+      positions.map((at) => ({ key: contentKey(events[at].record), order: at, origin: events[at].origin })),
+    );
+    positions.forEach((at, k) => decided.set(at, resolved.ids[k]));
+    duplicates += resolved.duplicates;
+    for (const warning of resolved.conflicts) conflicts.push(warning);
+  }
+  const unique: TrailEvent[] = [];
+  events.forEach((event, at) => {
+    const id = decided.get(at);
+    if (id === undefined || id === event.id) unique.push(event);
+    else if (id !== null) unique.push({ ...event, id });
+  });
+  return { unique, duplicates, conflicts: conflicts.sort(compareProblems) };
+}
+
+/** One copy of a record whose eventID was seen more than once. */
+export interface RecordCopy {
+  /** `contentKey` of its record. */
+  key: string;
+  /** Its place in the input (lower: read first). */
+  order: number;
+  origin: EventOrigin;
+}
+
+/**
+ * What becomes of the copies of one eventID: per copy its id, or null when it is a duplicate of a
+ * copy kept (same content, read later). Distinct contents are ordered by content key.
+ */
+export function resolveCopies(
+  id: string,
+  copies: readonly RecordCopy[],
+): { ids: (string | null)[]; duplicates: number; conflicts: InputProblem[] } {
+  const kept = new Map<string, number>();
+  copies.forEach((copy, k) => {
+    const other = kept.get(copy.key);
+    if (other === undefined || copy.order < copies[other].order) kept.set(copy.key, k);
+  });
+  const ids: (string | null)[] = copies.map(() => null);
+  const distinct = [...kept.values()].sort((a, b) => compareText(copies[a].key, copies[b].key));
+  const conflicts: InputProblem[] = [];
+  const where = (origin: EventOrigin) => `${origin.source} (record ${origin.index})`;
+  distinct.forEach((k, n) => {
+    ids[k] = n === 0 ? id : `${id}#${n + 1}`;
+    if (n === 0) return;
+    conflicts.push({
+      source: copies[k].origin.source,
+      index: copies[k].origin.index,
+      reason:
+        `eventID ${JSON.stringify(id)} is also at ${where(copies[distinct[0]].origin)} with different ` +
+        `content: both kept, this one as ${ids[k]}`,
+    });
+  });
+  return { ids, duplicates: copies.length - distinct.length, conflicts };
+}
+
+/** The order warnings and problems are listed in: by source, index, then reason. */
+export function compareProblems(a: InputProblem, b: InputProblem): number {
+  return (
+    compareText(a.source, b.source) || (a.index ?? -1) - (b.index ?? -1) || compareText(a.reason, b.reason)
+  );
+}
+
+/** Marks text to write as is while serializing. */
+class Literal {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * A hash of a value's canonical JSON (keys sorted, as JSON.stringify writes values), built without
+ * recursion: records may nest deeper than the stack allows.
+ */
+export function contentKey(value: unknown): string {
+  const hash = createHash('sha256');
+  let pending = '';
+  const write = (text: string) => {
+    pending += text;
+    if (pending.length > 65_536) {
+      hash.update(pending);
+      pending = '';
+    }
+  };
+  const work: unknown[] = [value];
+  while (work.length > 0) {
+    const item = work.pop();
+    if (item instanceof Literal) write(item.text);
+    else if (item === null || typeof item !== 'object') write(JSON.stringify(item) ?? 'null');
+    else if (Array.isArray(item)) {
+      write('[');
+      work.push(new Literal(']'));
+      for (let i = item.length - 1; i >= 0; i--) {
+        work.push(item[i] === undefined || typeof item[i] === 'function' ? null : item[i]);
+        if (i > 0) work.push(new Literal(','));
+      }
+    } else {
+      const fields = item as Record<string, unknown>;
+      const keys = Object.keys(fields)
+        .filter((key) => fields[key] !== undefined && typeof fields[key] !== 'function')
+        .sort();
+      write('{');
+      work.push(new Literal('}'));
+      for (let i = keys.length - 1; i >= 0; i--) {
+        work.push(fields[keys[i]]);
+        work.push(new Literal(`${i > 0 ? ',' : ''}${JSON.stringify(keys[i])}:`));
+      }
+    }
+  }
+  return hash.update(pending).digest('hex');
 }
 
 export function enrich(

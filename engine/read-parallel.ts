@@ -13,6 +13,8 @@ export interface WorkerFileRead {
   position: number;
   read: boolean;
   problems: InputProblem[];
+  insights: number;
+  skipped?: string;
   /** Events that kept their body, in file order, with their place among all events. */
   full: { at: number; event: TrailEvent }[];
   /** The rest, as columns; repeated texts (source, name, identity) as indexes into `texts`. */
@@ -33,6 +35,8 @@ export interface WorkerRequest {
   file: string;
   maxBytes: number;
   bodies: 'all' | 'console';
+  byContent: boolean;
+  now: number;
 }
 
 const SLIM_FIELDS = 4;
@@ -75,6 +79,8 @@ export function encodeFileRead(position: number, read: FileRead): WorkerFileRead
     position,
     read: read.read,
     problems: read.problems,
+    insights: read.insights,
+    skipped: read.skipped,
     full,
     slim: {
       at: Int32Array.from(slimEvents, (e) => e.at),
@@ -106,7 +112,13 @@ export function decodeFileRead(file: string, message: WorkerFileRead): FileRead 
       origin: { source: file, index: slim.indexes[i] },
     };
   }
-  return { events, problems: message.problems, read: message.read };
+  return {
+    events,
+    problems: message.problems,
+    read: message.read,
+    insights: message.insights,
+    skipped: message.skipped,
+  };
 }
 
 /** Reads `files` with a pool of worker threads; results come back in file order. */
@@ -116,6 +128,9 @@ export async function readInWorkers(
     maxBytes: number;
     bodies: 'all' | 'console';
     workers: number;
+    /** Per file: read only if its content is CloudTrail (engine/read.ts `InputFiles`). */
+    byContent: readonly boolean[];
+    now: number;
     onProgress?: (done: number, total: number) => void;
   },
 ): Promise<FileRead[]> {
@@ -135,6 +150,8 @@ export async function readInWorkers(
                 file: files[next],
                 maxBytes: options.maxBytes,
                 bodies: options.bodies,
+                byContent: options.byContent[next],
+                now: options.now,
               };
               next++;
               worker.postMessage(request);

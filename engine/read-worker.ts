@@ -4,6 +4,6 @@ import { encodeFileRead, type WorkerRequest } from './read-parallel.ts';
 import { readOneFile } from './read.ts';
 
 parentPort?.on('message', async (request: WorkerRequest) => {
-  const read = await readOneFile(request.file, request.maxBytes, request.bodies);
+  const read = await readOneFile(request.file, request);
   parentPort?.postMessage(encodeFileRead(request.position, read));
 });

@@ -4,7 +4,7 @@
  * A problem with one input is reported with its source and reason; the others still run.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -21,8 +21,12 @@ export interface ReadResult {
   problems: InputProblem[];
   /** Inputs read, in the order read (folders expanded). */
   sources: string[];
-  /** Inputs skipped on purpose (digests, Insights), with why. */
+  /** Inputs skipped on purpose (digests, Insights files, files in folders that are not CloudTrail), with why. */
   skipped: InputProblem[];
+  /** Insights records (`eventCategory: "Insight"`) met inside the inputs: skipped, not events. */
+  insightsSkipped: number;
+  /** The inputs (as given) that yielded no event, with why; not in `problems`. */
+  empty: InputProblem[];
 }
 
 export interface ReadOptions {
@@ -39,6 +43,8 @@ export interface ReadOptions {
   bodies?: 'all' | 'console';
   /** Worker threads that read and parse files in parallel (1: in this thread). @default 1 */
   workers?: number;
+  /** The time (epoch ms) eventTimes may not be more than a day after. @default Date.now() */
+  now?: number;
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
@@ -49,24 +55,77 @@ export function skipReason(path: string): string | null {
   if (/(^|\/)CloudTrail-Digest\//.test(normalized) || /_CloudTrail-Digest_/.test(normalized)) {
     return 'CloudTrail digest file (integrity hashes, not events)';
   }
-  if (/(^|\/)CloudTrail-Insight\//.test(normalized)) return 'CloudTrail Insights file (not API events)';
+  if (/(^|\/)CloudTrail-Insight\//.test(normalized) || /_CloudTrail-Insight_/.test(normalized))
+    return 'CloudTrail Insights file (not API events)';
   return null;
 }
 
+/** Files in a folder named like log files are read as such; the others only if their content is CloudTrail. */
 function isEventFile(name: string): boolean {
   return /\.(json|jsonl|ndjson|json\.gz|jsonl\.gz|ndjson\.gz|gz)$/i.test(name);
 }
 
-async function expandInput(input: string, out: string[], skipped: InputProblem[]): Promise<void> {
-  if (input === '-') {
-    out.push(input);
-    return;
+/** What reading inputs starts from: the files they name (folders expanded, in order). */
+export interface InputFiles {
+  files: string[];
+  /**
+   * Per file: read only when its content is CloudTrail, and skipped otherwise (files in folders not
+   * named like log files, e.g. `*.json.cloudtrail` or no extension); the others are read as logs.
+   */
+  byContent: boolean[];
+  /** Per file: the input (its index among the inputs) it was found under. */
+  inputOf: number[];
+  /** Inputs that cannot be listed. */
+  problems: InputProblem[];
+  /** Files and folders skipped without reading them, with why. */
+  skipped: InputProblem[];
+  /** Per input: how many files and folders under it were skipped without reading. */
+  skippedOf: number[];
+}
+
+const SNIFF_BYTES = 64;
+
+/**
+ * Why a file named unlike a log file is not CloudTrail, from its first bytes: CloudTrail content
+ * is gzip or JSON (a document, an array or NDJSON), so it starts with the gzip magic, `{` or `[`.
+ */
+function sniffProblem(file: string): string | null {
+  const head = Buffer.alloc(SNIFF_BYTES);
+  const fd = openSync(file, 'r');
+  let length: number;
+  try {
+    length = readSync(fd, head, 0, SNIFF_BYTES, 0);
+  } finally {
+    closeSync(fd);
   }
+  if (length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) return null;
+  const text = head
+    .subarray(0, length)
+    .toString('utf8')
+    .replace(/^\ufeff/, '')
+    .trimStart();
+  if (text === '') return length < SNIFF_BYTES ? 'empty file, not CloudTrail content' : null;
+  return text.startsWith('{') || text.startsWith('[')
+    ? null
+    : 'not CloudTrail content (neither gzip nor JSON)';
+}
+
+async function expandInput(input: string, at: number, out: InputFiles): Promise<void> {
+  const skip = (source: string, reason: string) => {
+    out.skipped.push({ source, reason });
+    out.skippedOf[at]++;
+  };
+  const add = (file: string, byContent: boolean) => {
+    out.files.push(file);
+    out.byContent.push(byContent);
+    out.inputOf.push(at);
+  };
+  if (input === '-') return add(input, false);
   const info = await stat(input);
   if (!info.isDirectory()) {
     const reason = skipReason(input);
-    if (reason) skipped.push({ source: input, reason });
-    else out.push(input);
+    if (reason) skip(input, reason);
+    else add(input, false);
     return;
   }
   const entries = await readdir(input, { withFileTypes: true });
@@ -75,11 +134,21 @@ async function expandInput(input: string, out: string[], skipped: InputProblem[]
     const path = join(input, entry.name);
     const reason = skipReason(entry.isDirectory() ? `${path}/` : path);
     if (reason) {
-      skipped.push({ source: path, reason });
+      skip(path, reason);
     } else if (entry.isDirectory()) {
-      await expandInput(path, out, skipped);
-    } else if (entry.isFile() && isEventFile(entry.name)) {
-      out.push(path);
+      await expandInput(path, at, out);
+    } else if (entry.isFile()) {
+      if (isEventFile(entry.name)) add(path, false);
+      else {
+        let problem: string | null;
+        try {
+          problem = sniffProblem(path);
+        } catch (error) {
+          problem = `cannot be read (${describeFsError(error)})`;
+        }
+        if (problem) skip(path, problem);
+        else add(path, true);
+      }
     }
   }
 }
@@ -258,12 +327,69 @@ export function recordShapeProblem(record: CloudTrailRecord): string | null {
   return null;
 }
 
-/** Validates one record's core fields; a record without eventID gets a content-derived one. */
-export function toTrailEvent(record: CloudTrailRecord, source: string, index: number): TrailEvent {
+/** CloudTrail began recording in November 2013: an earlier eventTime is not a CloudTrail record's. */
+export const EARLIEST_EVENT_TIME = Date.UTC(2013, 0, 1);
+/** How far past "now" an eventTime may be (clocks differ a little; a record never comes from the future). */
+export const EVENT_TIME_LEEWAY_MS = 24 * 60 * 60 * 1000;
+/** ISO-8601 UTC as CloudTrail writes it: `YYYY-MM-DDTHH:MM:SSZ`, fractions of a second allowed. */
+const EVENT_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z$/;
+const digits = (text: string, from: number, count: number) => {
+  let n = 0;
+  for (let i = from; i < from + count; i++) n = n * 10 + text.charCodeAt(i) - 48;
+  return n;
+};
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeapYear = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+
+/** Whether text of the EVENT_TIME shape names a real date and time (Date.parse rolls 02-30 over to March). */
+function realDateTime(text: string): boolean {
+  const month = digits(text, 5, 2);
+  if (month < 1 || month > 12) return false;
+  const day = digits(text, 8, 2);
+  const days = month === 2 && isLeapYear(digits(text, 0, 4)) ? 29 : DAYS_IN_MONTH[month - 1];
+  return (
+    day >= 1 &&
+    day <= days &&
+    digits(text, 11, 2) <= 23 &&
+    digits(text, 14, 2) <= 59 &&
+    digits(text, 17, 2) <= 59
+  );
+}
+
+/**
+ * An eventTime's epoch milliseconds, or why it is refused: ISO-8601 UTC with a real date and time
+ * (not "0", "March 7", 2024-02-30 or 24:00, which Date.parse would take) and, given the time the
+ * record is read at (`now`), between 2013-01-01 and a day after `now`.
+ */
+export function checkEventTime(text: string, now?: number): number | string {
+  const time = EVENT_TIME.test(text) && realDateTime(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(time)) {
+    return `eventTime ${JSON.stringify(text)} is not a timestamp in ISO-8601 UTC (YYYY-MM-DDTHH:MM:SS[.fff]Z)`;
+  }
+  if (now === undefined) return time;
+  if (time < EARLIEST_EVENT_TIME)
+    return `eventTime ${JSON.stringify(text)} is before 2013-01-01, when CloudTrail began`;
+  if (time > now + EVENT_TIME_LEEWAY_MS) {
+    return `eventTime ${JSON.stringify(text)} is more than a day after now (${new Date(now).toISOString()})`;
+  }
+  return time;
+}
+
+/**
+ * Validates one record's core fields and time; a record without eventID gets a content-derived one.
+ * Throws with the reason a record is refused. Readers give `now`, the time they read at: a record
+ * timed before 2013 or more than a day after it is refused too (`readRecord` always checks so).
+ */
+export function toTrailEvent(
+  record: CloudTrailRecord,
+  source: string,
+  index: number,
+  now?: number,
+): TrailEvent {
   const problem = recordShapeProblem(record);
   if (problem) throw new Error(problem);
-  const time = Date.parse(record.eventTime as string);
-  if (Number.isNaN(time)) throw new Error(`eventTime ${JSON.stringify(record.eventTime)} is not a timestamp`);
+  const time = checkEventTime(record.eventTime as string, now);
+  if (typeof time === 'string') throw new Error(time);
   let id = record.eventID as string | undefined;
   if (!id) {
     let text: string;
@@ -281,6 +407,30 @@ export function toTrailEvent(record: CloudTrailRecord, source: string, index: nu
     record,
     origin: { source, index },
   };
+}
+
+/** An Insights record (`eventCategory: "Insight"`): a statistic about API call rates, not an API event. */
+export function isInsightsRecord(record: object): boolean {
+  const fields = record as CloudTrailRecord;
+  return fields.eventCategory === 'Insight' || fields.eventType === 'AwsCloudTrailInsight';
+}
+
+/** What a reader makes of one record: an event, an Insights record (skipped and counted), or a refusal. */
+export type RecordOutcome = { event: TrailEvent } | { insight: true } | { problem: string };
+
+/**
+ * One record as the file reader and the ingest Lambda both take it: Insights records apart, then
+ * the shape and time checks of `toTrailEvent`, so both refuse the same records for the same reason.
+ */
+export function readRecord(record: unknown, source: string, index: number, now: number): RecordOutcome {
+  if (!record || typeof record !== 'object' || Array.isArray(record))
+    return { problem: 'record is not a JSON object' };
+  if (isInsightsRecord(record)) return { insight: true };
+  try {
+    return { event: toTrailEvent(record as CloudTrailRecord, source, index, now) };
+  } catch (error) {
+    return { problem: (error as Error).message };
+  }
 }
 
 /**
@@ -305,26 +455,33 @@ const refs = new Map<string, Map<string, string>>();
 /** Bounds the memo, so hostile input with endless distinct names cannot grow it without end. */
 const REFS_MAX = 10_000;
 
-/** Parses one input's bytes; record-level problems are collected, not thrown. */
+/** Parses one input's bytes; record-level problems are collected, not thrown, and Insights records counted. */
 export function readEventsFromBytes(
   bytes: Buffer,
   source: string,
   maxBytes = DEFAULT_MAX_INPUT_BYTES,
   bodies: 'all' | 'console' = 'all',
-): { events: TrailEvent[]; problems: InputProblem[] } {
+  now = Date.now(),
+): { events: TrailEvent[]; problems: InputProblem[]; insights: number } {
   const { items, lineProblems } = parseItems(decodeInput(bytes, maxBytes));
   const problems: InputProblem[] = lineProblems.map((p) => ({ source, index: p.index, reason: p.reason }));
   const events: TrailEvent[] = [];
+  let insights = 0;
   items.forEach((item, index) => {
+    let outcome: RecordOutcome;
     try {
-      const event = toTrailEvent(unwrapRecord(item), source, index);
+      outcome = readRecord(unwrapRecord(item), source, index, now);
+    } catch (error) {
+      outcome = { problem: (error as Error).message };
+    }
+    if ('event' in outcome) {
+      const event = outcome.event;
       if (bodies === 'console' && !mayJoinConsoleSession(event.record)) event.record = slimRecord(event);
       events.push(event);
-    } catch (error) {
-      problems.push({ source, index, reason: (error as Error).message });
-    }
+    } else if ('insight' in outcome) insights++;
+    else problems.push({ source, index, reason: outcome.problem });
   });
-  return { events, problems };
+  return { events, problems, insights };
 }
 
 async function readAllStdin(): Promise<Buffer> {
@@ -333,73 +490,193 @@ async function readAllStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** One file read: its events and problems, or why it could not be read at all. */
+/** One file read: its events and problems, or why it could not be read at all, or why it was skipped. */
 export interface FileRead {
   events: TrailEvent[];
   problems: InputProblem[];
   read: boolean;
+  /** Insights records skipped. */
+  insights: number;
+  /** Why the file was skipped: read by content (`byContent`), and not CloudTrail. */
+  skipped?: string;
 }
 
-export async function readOneFile(
-  file: string,
-  maxBytes: number,
-  bodies: 'all' | 'console',
-  readStdin: () => Promise<Buffer> = readAllStdin,
-): Promise<FileRead> {
-  try {
-    const bytes = file === '-' ? await readStdin() : readSized(file, maxBytes);
-    return { ...readEventsFromBytes(bytes, file, maxBytes, bodies), read: true };
-  } catch (error) {
-    return { events: [], problems: [{ source: file, reason: describeFsError(error) }], read: false };
-  }
+export interface FileReadOptions {
+  maxBytes: number;
+  bodies: 'all' | 'console';
+  /** Read only if the content is CloudTrail, else skip it (a file in a folder, not named like a log). */
+  byContent?: boolean;
+  /** @default Date.now() */
+  now?: number;
+  readStdin?: () => Promise<Buffer>;
 }
+
+const isSizeLimit = (error: unknown) => /exceeds the \d+-byte limit/.test((error as Error).message);
+
+export async function readOneFile(file: string, options: FileReadOptions): Promise<FileRead> {
+  const { maxBytes, bodies, byContent = false, now = Date.now() } = options;
+  let bytes: Buffer;
+  try {
+    bytes = file === '-' ? await (options.readStdin ?? readAllStdin)() : readSized(file, maxBytes);
+  } catch (error) {
+    return failed(file, describeFsError(error));
+  }
+  let read: ReturnType<typeof readEventsFromBytes>;
+  try {
+    read = readEventsFromBytes(bytes, file, maxBytes, bodies, now);
+  } catch (error) {
+    if (byContent && !isSizeLimit(error))
+      return skippedRead(`not CloudTrail content (${(error as Error).message})`);
+    return failed(file, describeFsError(error));
+  }
+  if (byContent && read.events.length === 0 && read.insights === 0 && read.problems.length > 0) {
+    const first = read.problems[0];
+    return skippedRead(`not CloudTrail content (record ${first.index}: ${first.reason})`);
+  }
+  return { ...read, read: true };
+}
+
+const failed = (source: string, reason: string): FileRead => ({
+  events: [],
+  problems: [{ source, reason }],
+  read: false,
+  insights: 0,
+});
+const skippedRead = (reason: string): FileRead => ({
+  events: [],
+  problems: [],
+  read: false,
+  insights: 0,
+  skipped: reason,
+});
 
 /** The files the inputs name (folders expanded, in order), the inputs that cannot be listed, and those skipped. */
-export async function listInputFiles(
-  inputs: string[],
-): Promise<{ files: string[]; problems: InputProblem[]; skipped: InputProblem[] }> {
-  const files: string[] = [];
-  const problems: InputProblem[] = [];
-  const skipped: InputProblem[] = [];
-  for (const input of inputs) {
+export async function listInputFiles(inputs: string[]): Promise<InputFiles> {
+  const listed: InputFiles = {
+    files: [],
+    byContent: [],
+    inputOf: [],
+    problems: [],
+    skipped: [],
+    skippedOf: inputs.map(() => 0),
+  };
+  for (const [at, input] of inputs.entries()) {
     try {
-      await expandInput(input, files, skipped);
+      await expandInput(input, at, listed);
     } catch (error) {
-      problems.push({ source: input, reason: describeFsError(error) });
+      listed.problems.push({ source: input, reason: describeFsError(error) });
     }
   }
-  return { files, problems, skipped };
+  return listed;
+}
+
+/** What reading one file gave, as far as saying whether its input yielded events goes. */
+export interface FileOutcome {
+  read: boolean;
+  /** Events read (before any filter). */
+  events: number;
+  insights: number;
+  skipped?: string;
+}
+
+export const outcomeOf = (read: FileRead): FileOutcome => ({
+  read: read.read,
+  events: read.events.length,
+  insights: read.insights,
+  skipped: read.skipped,
+});
+
+/**
+ * The inputs that yielded no event, each with what was found instead. Inputs that could not be
+ * listed, and single files that could not be read, are problems already and not repeated here.
+ */
+export function inputsWithoutEvents(
+  inputs: readonly string[],
+  listed: InputFiles,
+  outcomes: readonly FileOutcome[],
+): InputProblem[] {
+  const events = inputs.map(() => 0);
+  const files = inputs.map(() => 0);
+  const unreadable = inputs.map(() => 0);
+  const skipped = [...listed.skippedOf];
+  const insights = inputs.map(() => 0);
+  outcomes.forEach((outcome, position) => {
+    const at = listed.inputOf[position];
+    events[at] += outcome.events;
+    insights[at] += outcome.insights;
+    if (outcome.read) files[at]++;
+    else if (outcome.skipped !== undefined) skipped[at]++;
+    else unreadable[at]++;
+  });
+  const unlisted = new Set(listed.problems.map((p) => p.source));
+  const fileInputs = new Set<number>();
+  listed.files.forEach((file, position) => {
+    if (file === inputs[listed.inputOf[position]]) fileInputs.add(listed.inputOf[position]);
+  });
+  const empty: InputProblem[] = [];
+  inputs.forEach((input, at) => {
+    if (events[at] > 0 || unlisted.has(input)) return;
+    // A file named as an input that cannot be read is a problem already.
+    if (unreadable[at] > 0 && files[at] + skipped[at] === 0 && fileInputs.has(at)) return;
+    const found = [
+      files[at] > 0 ? `${files[at]} ${files[at] === 1 ? 'file' : 'files'} read` : '',
+      unreadable[at] > 0 ? `${unreadable[at]} unreadable` : '',
+      skipped[at] > 0 ? `${skipped[at]} skipped` : '',
+      insights[at] > 0 ? `${insights[at]} Insights records skipped` : '',
+    ].filter(Boolean);
+    const what = files[at] + unreadable[at] + skipped[at] === 0 ? 'nothing to read in it' : found.join(', ');
+    empty.push({ source: input, reason: `no events (${what})` });
+  });
+  return empty;
 }
 
 /** Reads every input; never throws for a bad input, reports it instead. */
 export async function readInputs(inputs: string[], options: ReadOptions = {}): Promise<ReadResult> {
   const maxBytes = options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
   const bodies = options.bodies ?? 'all';
-  const { files, problems, skipped } = await listInputFiles(inputs);
-  const result: ReadResult = { events: [], problems, sources: [], skipped };
+  const now = options.now ?? Date.now();
+  const listed = await listInputFiles(inputs);
+  const { files, byContent } = listed;
+  const result: ReadResult = {
+    events: [],
+    problems: [...listed.problems],
+    sources: [],
+    skipped: [...listed.skipped],
+    insightsSkipped: 0,
+    empty: [],
+  };
   const workers = Math.min(options.workers ?? 1, Math.floor(files.length / 4));
   const reads =
     workers > 1 && !files.includes('-')
-      ? await readInWorkers(files, { maxBytes, bodies, workers, onProgress: options.onProgress })
-      : await readHere(files, maxBytes, bodies, options);
+      ? await readInWorkers(files, {
+          maxBytes,
+          bodies,
+          workers,
+          byContent,
+          now,
+          onProgress: options.onProgress,
+        })
+      : await readHere(listed, { maxBytes, bodies, now, readStdin: options.readStdin }, options.onProgress);
   reads.forEach((read, position) => {
     for (const event of read.events) result.events.push(event);
     result.problems.push(...read.problems);
+    result.insightsSkipped += read.insights;
     if (read.read) result.sources.push(files[position]);
+    if (read.skipped !== undefined) result.skipped.push({ source: files[position], reason: read.skipped });
   });
+  result.empty = inputsWithoutEvents(inputs, listed, reads.map(outcomeOf));
   return result;
 }
 
 async function readHere(
-  files: string[],
-  maxBytes: number,
-  bodies: 'all' | 'console',
-  options: ReadOptions,
+  listed: InputFiles,
+  options: FileReadOptions,
+  onProgress: ReadOptions['onProgress'],
 ): Promise<FileRead[]> {
   const reads: FileRead[] = [];
-  for (const [position, file] of files.entries()) {
-    reads.push(await readOneFile(file, maxBytes, bodies, options.readStdin));
-    options.onProgress?.(position + 1, files.length);
+  for (const [position, file] of listed.files.entries()) {
+    reads.push(await readOneFile(file, { ...options, byContent: listed.byContent[position] }));
+    onProgress?.(position + 1, listed.files.length);
   }
   return reads;
 }

@@ -21,7 +21,7 @@ import {
   matchesAnyDetection,
   type SourceLookup,
 } from '../engine/detect.ts';
-import { toTrailEvent } from '../engine/read.ts';
+import { readRecord } from '../engine/read.ts';
 import type { StreamedRecord } from '../engine/record-stream.ts';
 import { detectionRow } from '../engine/tables.ts';
 import type { CloudTrailRecord, TrailEvent } from '../engine/types.ts';
@@ -67,6 +67,8 @@ export interface IngestOutcome {
   records: number;
   buffered: number;
   refusedRecords: number;
+  /** Insights records (`eventCategory: "Insight"`): skipped and counted, not refused. */
+  insightRecords: number;
   chunks: number;
   detections: DetectionHit[];
 }
@@ -95,20 +97,23 @@ export function objectsOf(message: SQSRecord): ObjectRef[] {
   });
 }
 
-/** A streamed record as an event, or why it is refused (the engine's shape checks, then an eventID). */
-function checkedEvent(item: StreamedRecord, key: string): { event: TrailEvent } | { problem: string } {
+/**
+ * A streamed record as an event, an Insights record, or why it is refused: the reader's own checks
+ * (engine/read.ts `readRecord`: shape, eventTime not after `now` + 1 day), then an eventID.
+ */
+function checkedEvent(
+  item: StreamedRecord,
+  key: string,
+  now: number,
+): { event: TrailEvent } | { insight: true } | { problem: string } {
   if ('problem' in item) return { problem: item.problem };
-  const record = item.record;
-  if (!record || typeof record !== 'object' || Array.isArray(record))
-    return { problem: 'record is not a JSON object' };
-  let event: TrailEvent;
-  try {
-    event = toTrailEvent(record as CloudTrailRecord, key, item.index);
-  } catch (error) {
-    return { problem: `record ${(error as Error).message}` };
+  const outcome = readRecord(item.record, key, item.index, now);
+  if ('problem' in outcome) {
+    return { problem: outcome.problem.startsWith('record ') ? outcome.problem : `record ${outcome.problem}` };
   }
-  const problem = recordProblem(event.record);
-  return problem ? { problem } : { event };
+  if ('insight' in outcome) return outcome;
+  const problem = recordProblem(outcome.event.record);
+  return problem ? { problem } : outcome;
 }
 
 /** Reads one object and cuts its console records into chunks; throws only for failures worth retrying. */
@@ -122,6 +127,7 @@ export async function readObjectChunks(
     records: 0,
     buffered: 0,
     refusedRecords: 0,
+    insightRecords: 0,
     chunks: 0,
     detections: [],
   };
@@ -135,10 +141,16 @@ export async function readObjectChunks(
   const candidates: TrailEvent[] = [];
   const detections = deps.detections ?? [];
   let records = 0;
+  let insights = 0;
+  const now = deps.now();
   try {
     for await (const item of streamObjectRecords(deps.s3, ref.bucket, ref.key, deps.config.maxObjectBytes)) {
       records++;
-      const checked = checkedEvent(item, ref.key);
+      const checked = checkedEvent(item, ref.key, now);
+      if ('insight' in checked) {
+        insights++;
+        continue;
+      }
       if ('problem' in checked) {
         outcome.refusedRecords++;
         deps.logger.error('record rejected', {
@@ -164,6 +176,9 @@ export async function readObjectChunks(
     deps.logger.error('object rejected', { bucket: ref.bucket, key: ref.key, reason: error.message });
     return { outcome: { ...outcome, status: 'rejected', reason: error.message }, chunks: [] };
   }
+  if (insights > 0) {
+    deps.logger.info('Insights records skipped', { bucket: ref.bucket, key: ref.key, count: insights });
+  }
   const timing = {
     arrival: deps.now(),
     settleDelayMs: deps.config.settleDelayMs,
@@ -179,6 +194,7 @@ export async function readObjectChunks(
       detections: hits,
       status: 'buffered',
       records,
+      insightRecords: insights,
       buffered: chunks.reduce((n, c) => n + c.count, 0),
       chunks: chunks.length,
     },

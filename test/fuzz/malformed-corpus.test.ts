@@ -20,6 +20,7 @@ import { createGunzip, createGzip, gzipSync } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readInputs } from '../../engine/read.ts';
+import { bufferPartitionOf } from '../../engine/route.ts';
 import type { CloudTrailRecord, TrailEvent } from '../../engine/types.ts';
 import { SessionBuffer } from '../../lambdas/buffer.ts';
 import { createIngestHandler } from '../../lambdas/ingest.ts';
@@ -41,7 +42,14 @@ const MAX_OBJECT_BYTES = 64 * MiB;
 let tick = 0;
 /** A valid console record of alice (buffered by ingest under her ARN). */
 const alice = (id: string, extra: Record<string, unknown> = {}): CloudTrailRecord =>
-  consoleRecord({ user: 'alice', accessKeyId: 'ASIAALICE0000000001', time: T0 + ++tick * 1000, id, extra });
+  consoleRecord({
+    user: 'alice',
+    accessKeyId: 'ASIAALICE0000000001',
+    time: T0 + ++tick * 1000,
+    signedInAt: T0,
+    id,
+    extra,
+  });
 
 const bytes = (text: string) => Buffer.from(text, 'utf8');
 const json = (value: unknown) => bytes(JSON.stringify(value));
@@ -524,6 +532,65 @@ const cases: Case[] = [
       buffered: ['bad-date-ok'],
       problems: [{ index: 1, reason: /eventTime "2024-13-45T99:99:99Z" is not a time/ }],
     },
+  },
+  ...(
+    [
+      ['"0"', '0', /is not a timestamp in ISO-8601 UTC/],
+      ['"March 7"', 'March 7', /is not a timestamp in ISO-8601 UTC/],
+      ['of year 275760', '+275760-09-13T00:00:00.000Z', /is not a timestamp in ISO-8601 UTC/],
+      ['with an offset', '2026-03-02T10:00:00+01:00', /is not a timestamp in ISO-8601 UTC/],
+      ['February 30th', '2024-02-30T10:00:00Z', /is not a timestamp in ISO-8601 UTC/],
+      ['before CloudTrail', '2012-12-31T23:59:59Z', /is before 2013-01-01/],
+      ['in the future', '2099-01-01T00:00:00Z', /is more than a day after now/],
+    ] as const
+  ).map(([label, time, reason], n): Case => {
+    const quoted = new RegExp(`^eventTime ${JSON.stringify(time).replace(/[+.]/g, '\\$&')} ${reason.source}`);
+    return {
+      name: `eventTime ${label} (refused, naming the time: it is not a CloudTrail record's)`,
+      build: () => logDocument([alice(`time-${n}-ok`), alice(`time-${n}`, { eventTime: time })]),
+      read: { ids: [`time-${n}-ok`], problems: [{ index: 1, reason: quoted }] },
+      ingest: {
+        buffered: [`time-${n}-ok`],
+        problems: [{ index: 1, reason: new RegExp(`^record ${quoted.source.slice(1)}`) }],
+      },
+    };
+  }),
+  {
+    name: 'an Insights record among API records (skipped and counted, not refused)',
+    build: () =>
+      logDocument([
+        alice('insight-ok-1'),
+        {
+          eventVersion: '1.08',
+          eventTime: '2026-03-02T09:00:00Z',
+          awsRegion: 'us-east-1',
+          eventID: 'insight-1',
+          eventType: 'AwsCloudTrailInsight',
+          recipientAccountId: ACCOUNT,
+          sharedEventID: 'insight-shared-1',
+          insightDetails: {
+            state: 'Start',
+            eventSource: 'iam.amazonaws.com',
+            eventName: 'ListUsers',
+            insightType: 'ApiCallRateInsight',
+            insightContext: {
+              statistics: { baseline: { average: 0.01 }, insight: { average: 5 }, insightDuration: 1 },
+            },
+          },
+          eventCategory: 'Insight',
+        },
+        alice('insight-ok-2'),
+      ]),
+    read: { ids: ['insight-ok-1', 'insight-ok-2'] },
+    ingest: { buffered: ['insight-ok-1', 'insight-ok-2'], problems: [] },
+  },
+  {
+    name: 'a CloudTrail Insights file (skipped by name, not an error)',
+    file: `${ACCOUNT}_CloudTrail-Insight_us-east-1_20260302T0900Z_abcdefghijklmnop.json.gz`,
+    build: () => logDocument([alice('insights-file-1')]),
+    read: { skipped: /insights/i },
+    s3Key: `AWSLogs/${ACCOUNT}/CloudTrail-Insight/us-east-1/2026/03/02/${ACCOUNT}_CloudTrail-Insight_us-east-1_20260302T0900Z_abcdefghijklmnop.json.gz`,
+    ingest: { skipped: /insights/i },
   },
   {
     name: 'eventTime a number (refused: not a string)',
@@ -1073,7 +1140,7 @@ describe('ingest: each malformed object delivered in one SQS batch beside a good
 
       // Bad data is acknowledged (logged), never retried; the good object is buffered in full.
       expect(response.batchItemFailures).toEqual([]);
-      const chunks = await buffer.readPartition(userArn('alice'));
+      const chunks = await buffer.readPartition(bufferPartitionOf(alice('partition'))!);
       const bufferedIds = (key: string) =>
         chunks
           .filter((chunk) => chunk.objectKey === key)

@@ -33,7 +33,13 @@ const T0 = Date.parse('2026-03-02T09:00:00Z');
 
 let tick = 0;
 const alice = (id: string): CloudTrailRecord =>
-  consoleRecord({ user: 'alice', accessKeyId: 'ASIAALICE0000000001', time: T0 + ++tick * 1000, id });
+  consoleRecord({
+    user: 'alice',
+    accessKeyId: 'ASIAALICE0000000001',
+    time: T0 + ++tick * 1000,
+    signedInAt: T0,
+    id,
+  });
 
 // ---------------------------------------------------------------------------------------------
 // Arbitraries
@@ -150,14 +156,27 @@ const recordShaped = (odds: number) =>
         eventTime: maybe(
           fc.oneof(
             {
-              arbitrary: fc.constantFrom(
-                '2026-03-02T09:00:00Z',
-                '2026-03-02T09:00:00.123+01:00',
-                '2026-03-02',
-              ),
+              arbitrary: fc.constantFrom('2026-03-02T09:00:00Z', '2026-03-02T09:00:00.123Z'),
               weight: 8,
             },
-            { arbitrary: fc.constantFrom('NaN', '2024-13-45T99:99:99Z', ''), weight: 1 },
+            {
+              // Not ISO-8601 UTC, not a real date, before CloudTrail, or in the future.
+              arbitrary: fc.constantFrom(
+                'NaN',
+                '2024-13-45T99:99:99Z',
+                '',
+                '0',
+                'March 7',
+                '2026-03-02',
+                '2026-03-02T09:00:00.123+01:00',
+                '2024-02-30T10:00:00Z',
+                '2024-05-01T24:00:00Z',
+                '+275760-09-13T00:00:00.000Z',
+                '2012-12-31T23:59:59Z',
+                '2099-01-01T00:00:00Z',
+              ),
+              weight: 2,
+            },
           ),
           4 * odds,
         ),
@@ -166,7 +185,8 @@ const recordShaped = (odds: number) =>
           4 * odds,
         ),
         eventName: maybe(fc.constantFrom('ListUsers', 'ConsoleLogin', 'GetSigninToken', ''), 4 * odds),
-        eventType: maybe(fc.constantFrom('AwsApiCall', 'AwsConsoleSignIn'), odds),
+        eventType: maybe(fc.constantFrom('AwsApiCall', 'AwsConsoleSignIn', 'AwsServiceEvent'), odds),
+        eventCategory: maybe(fc.constantFrom('Management', 'Data', 'Insight'), odds),
         awsRegion: maybe(fc.constantFrom('us-east-1', 'eu-west-3'), odds),
         userIdentity: identity(odds),
         userAgent: maybe(fc.constantFrom(...agents), odds),
@@ -206,16 +226,41 @@ const objectOfText = (value: unknown, fields: string[]) =>
   (isPlainObject(value) && fields.every((field) => textOrNothing(value[field])));
 
 /**
- * Whether a record's shape can be read, per the documented rules (not the product's code): the
- * core fields are non-empty strings and eventTime a time; the fields read as text are absent, null
- * or strings; userIdentity, its sessionContext and sessionIssuer are absent, null or objects whose
- * text fields are absent, null or strings.
+ * Whether an eventTime is one a CloudTrail record can have, per the documented rule (not the
+ * product's code): ISO-8601 UTC `YYYY-MM-DDTHH:MM:SS[.fff]Z` naming a real date and time, from
+ * 2013-01-01 to a day after `now`.
  */
-function readableShape(value: Record<string, unknown>): boolean {
+function plausibleTime(text: string, now: number): boolean {
+  const parts = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?Z$/.exec(text);
+  if (!parts) return false;
+  const [year, month, day, hour, minute, second] = parts.slice(1, 7).map(Number);
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  const real =
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    hour < 24 &&
+    minute < 60 &&
+    second < 60;
+  const time = Date.parse(text);
+  return real && time >= Date.UTC(2013, 0, 1) && time <= now + 86_400_000;
+}
+
+/** An Insights record: skipped (and counted) by both readers, neither an event nor a problem. */
+const isInsights = (value: unknown) =>
+  isPlainObject(value) && (value.eventCategory === 'Insight' || value.eventType === 'AwsCloudTrailInsight');
+
+/**
+ * Whether a record's shape can be read, per the documented rules (not the product's code): the
+ * core fields are non-empty strings and eventTime a plausible time (see above); the fields read as
+ * text are absent, null or strings; userIdentity, its sessionContext and sessionIssuer are absent,
+ * null or objects whose text fields are absent, null or strings.
+ */
+function readableShape(value: Record<string, unknown>, now: number): boolean {
   const core = ['eventTime', 'eventSource', 'eventName'].every(
     (field) => typeof value[field] === 'string' && value[field] !== '',
   );
-  if (!core || Number.isNaN(Date.parse(value.eventTime as string))) return false;
+  if (!core || !plausibleTime(value.eventTime as string, now)) return false;
   const text = ['eventID', 'awsRegion', 'sourceIPAddress', 'userAgent', 'sessionCredentialFromConsole'];
   if (!text.every((field) => textOrNothing(value[field]))) return false;
   const identityFields = ['type', 'arn', 'accountId', 'accessKeyId', 'userName', 'principalId', 'invokedBy'];
@@ -228,18 +273,23 @@ function readableShape(value: Record<string, unknown>): boolean {
   return objectOfText(context.sessionIssuer, ['arn', 'userName', 'type', 'principalId', 'accountId']);
 }
 
-/** What the reader must make of the value at one index: null when not predictable here. */
-function expectedRecordOutcome(value: unknown): 'event' | 'problem' | null {
+/** What the reader (its clock: now) must make of the value at one index: null when not predictable here. */
+function expectedRecordOutcome(value: unknown): 'event' | 'problem' | 'insight' | null {
   if (!isPlainObject(value)) return 'problem';
   if (typeof value.CloudTrailEvent === 'string') return null;
-  return readableShape(value) ? 'event' : 'problem';
+  if (isInsights(value)) return 'insight';
+  return readableShape(value, Date.now()) ? 'event' : 'problem';
 }
 
+/** The ingest handler's clock in these tests. */
+const INGEST_NOW = T0 + 20 * MINUTE;
+
 /** What ingest must make of one record: it also needs an eventID, and reads CloudTrailEvent as any field. */
-function expectedIngestOutcome(value: unknown): 'event' | 'problem' {
+function expectedIngestOutcome(value: unknown): 'event' | 'problem' | 'insight' {
   if (!isPlainObject(value)) return 'problem';
+  if (isInsights(value)) return 'insight';
   if (typeof value.eventID !== 'string' || value.eventID === '') return 'problem';
-  return readableShape(value) ? 'event' : 'problem';
+  return readableShape(value, INGEST_NOW) ? 'event' : 'problem';
 }
 
 /** The records of a JSON document in the shapes the reader documents, or null. */
@@ -298,13 +348,18 @@ async function readBeside(file: string, content: Buffer): Promise<ReadResult> {
   return result;
 }
 
-/** Every index of `items` is either an event or a problem, never both, never neither. */
-function expectEachIndexAccounted(result: ReadResult, file: string, count: number): void {
+/**
+ * Every index of `items` is either an event or a problem, never both, never neither; but for
+ * Insights records, which are neither and are counted instead.
+ */
+function expectEachIndexAccounted(result: ReadResult, file: string, items: unknown[]): void {
   const eventIndexes = result.events.filter((e) => e.origin.source === file).map((e) => e.origin.index);
   const problemIndexes = result.problems.filter((p) => p.source === file).map((p) => p.index);
+  const insights = items.flatMap((item, i) => (expectedRecordOutcome(item) === 'insight' ? [i] : []));
   expect([...eventIndexes, ...problemIndexes].sort((a, b) => a! - b!)).toEqual(
-    Array.from({ length: count }, (_, i) => i),
+    Array.from({ length: items.length }, (_, i) => i).filter((i) => !insights.includes(i)),
   );
+  expect(result.insightsSkipped).toBe(insights.length);
 }
 
 describe('readInputs on arbitrary input', () => {
@@ -332,7 +387,7 @@ describe('readInputs on arbitrary input', () => {
           expect(result.sources).not.toContain(file);
           expect(result.problems[0].reason).toMatch(/neither/);
         } else {
-          expectEachIndexAccounted(result, file, items.length);
+          expectEachIndexAccounted(result, file, items);
         }
       }),
       { seed: SEED + 1, numRuns: 300 },
@@ -345,7 +400,7 @@ describe('readInputs on arbitrary input', () => {
         const file = join(dir, 'records.json');
         const result = await readBeside(file, Buffer.from(JSON.stringify({ Records: value })));
         if (Array.isArray(value)) {
-          expectEachIndexAccounted(result, file, value.length);
+          expectEachIndexAccounted(result, file, value);
           value.forEach((item, index) => {
             const outcome = expectedRecordOutcome(item);
             if (outcome === 'event')
@@ -378,7 +433,7 @@ describe('readInputs on arbitrary input', () => {
           ['around-1', 0],
           ['around-2', 2],
         ]);
-        expectEachIndexAccounted(result, file, 3);
+        expectEachIndexAccounted(result, file, records);
         const outcome = expectedRecordOutcome(value);
         if (outcome === 'problem') expect(result.problems.map((p) => p.index)).toEqual([1]);
         if (outcome === 'event') {
@@ -439,7 +494,7 @@ describe('ingest handler on arbitrary objects (aws-sdk-client-mock)', () => {
       }),
       config: { maxObjectBytes: 1 << 20, settleDelayMs: 15 * MINUTE, bufferTtlMs: 7 * 86_400_000 },
       logger,
-      now: () => T0 + 20 * MINUTE,
+      now: () => INGEST_NOW,
     });
     const response = await handler(
       sqsEvent([
@@ -516,11 +571,18 @@ describe('ingest handler on arbitrary objects (aws-sdk-client-mock)', () => {
       fc.asyncProperty(oneRecord, fc.boolean(), fc.boolean(), cuts, async (value, pretty, gzip, at) => {
         const text = JSON.stringify({ Records: [alice('in-1'), value, alice('in-2')] }, null, pretty ? 2 : 0);
         const body = gzip ? gzipSync(text) : Buffer.from(text);
-        const { errors, written } = await ingest(body, at);
+        const { errors, written, logger } = await ingest(body, at);
         expect(errors.filter((e) => e.message === 'object rejected')).toEqual([]);
-        if (expectedIngestOutcome(value) === 'problem') {
+        const outcome = expectedIngestOutcome(value);
+        if (outcome === 'problem') {
           expect(errors.map((e) => [e.message, e.fields.index])).toEqual([['record rejected', 1]]);
           expect(written).toEqual(['in-1', 'in-2']);
+        } else if (outcome === 'insight') {
+          // Skipped and counted, not refused.
+          expect(errors).toEqual([]);
+          expect(written).toEqual(['in-1', 'in-2']);
+          const skipped = logger.entries.filter((e) => e.message === 'Insights records skipped');
+          expect(skipped.map((e) => [e.fields.key, e.fields.count])).toEqual([[fuzzKey, 1]]);
         } else {
           // Read: buffered when it belongs to a console session, beside the good ones.
           expect(errors).toEqual([]);

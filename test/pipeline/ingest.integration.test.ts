@@ -3,18 +3,25 @@
  * objects built here, announced by S3 notifications in SQS messages, land in the session buffer.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readInputs } from '../../engine/read.ts';
+import { bufferPartitionOf } from '../../engine/route.ts';
 import type { CloudTrailRecord } from '../../engine/types.ts';
-import { SessionBuffer } from '../../lambdas/buffer.ts';
+import { decodeChunk, SessionBuffer } from '../../lambdas/buffer.ts';
 import { createIngestHandler } from '../../lambdas/ingest.ts';
 import { type LocalAws, startLocalAws } from '../../lambdas/local/emulators.ts';
 import { MemoryLogger } from '../../lambdas/log.ts';
+import { SERVICE_EVENTS, VERSIONED_RECORDS } from '../unit/record-shapes.fixtures.ts';
 import {
   consoleRecord,
   createBufferTable,
+  iso,
   logObject,
   programmaticRecord,
   s3Message,
@@ -23,7 +30,6 @@ import {
   sqsMessage,
   testEventMessage,
   trailKey,
-  userArn,
 } from './helpers.ts';
 
 const T0 = Date.parse('2026-03-02T09:00:00Z');
@@ -89,8 +95,32 @@ async function setup(options: { maxObjectBytes?: number } = {}) {
 }
 
 const alice = (time: number, extra: Partial<Parameters<typeof consoleRecord>[0]> = {}) =>
-  consoleRecord({ user: 'alice', accessKeyId: 'ASIAALICE0000000001', time, ...extra });
-const bob = (time: number) => consoleRecord({ user: 'bob', accessKeyId: 'ASIABOB00000000001', time });
+  consoleRecord({ user: 'alice', accessKeyId: 'ASIAALICE0000000001', time, signedInAt: T0, ...extra });
+const bob = (time: number) =>
+  consoleRecord({ user: 'bob', accessKeyId: 'ASIABOB00000000001', time, signedInAt: T0 });
+/** An Insights record as CloudTrail writes it into the trail (no eventSource or eventName of its own). */
+const insightRecord = (id: string, state: 'Start' | 'End'): CloudTrailRecord => ({
+  eventVersion: '1.08',
+  eventTime: iso(T0 + 60_000),
+  awsRegion: 'us-east-1',
+  eventID: id,
+  eventType: 'AwsCloudTrailInsight',
+  recipientAccountId: '111122223333',
+  sharedEventID: 'c1e4b1c3-5fd7-4a2b-8c61-2a1b9d3e0f11',
+  insightDetails: {
+    state,
+    eventSource: 'iam.amazonaws.com',
+    eventName: 'ListUsers',
+    insightType: 'ApiCallRateInsight',
+    insightContext: {
+      statistics: { baseline: { average: 0.01 }, insight: { average: 6 }, insightDuration: 5 },
+    },
+  },
+  eventCategory: 'Insight',
+});
+/** The buffer partition of a user's console records (the engine's principal key). */
+const partitionOf = (user: string) =>
+  bufferPartitionOf(consoleRecord({ user, accessKeyId: 'ASIAPARTITION000001', time: T0, signedInAt: T0 }))!;
 
 describe('ingest: console records into the session buffer', () => {
   it('buffers console records under their principal and leaves programmatic ones out (URL-encoded keys, test events, non-JSON messages)', async () => {
@@ -130,14 +160,16 @@ describe('ingest: console records into the session buffer', () => {
     );
 
     expect(failed).toEqual([]);
-    expect(await ctx.buffer.readPartition(userArn('alice'))).toEqual([
+    expect(await ctx.buffer.readPartition(partitionOf('alice'))).toEqual([
       { objectKey: key, records: aliceRecords },
     ]);
-    expect(await ctx.buffer.readPartition(userArn('bob'))).toEqual([{ objectKey: key, records: bobRecords }]);
-    expect(await ctx.buffer.readPartition(userArn('ci'))).toEqual([]);
-    expect(await ctx.buffer.readPartition(userArn('script'))).toEqual([]);
+    expect(await ctx.buffer.readPartition(partitionOf('bob'))).toEqual([
+      { objectKey: key, records: bobRecords },
+    ]);
+    expect(await ctx.buffer.readPartition(partitionOf('ci'))).toEqual([]);
+    expect(await ctx.buffer.readPartition(partitionOf('script'))).toEqual([]);
     const partitions = new Set((await ctx.items()).map((item) => item.pk.S));
-    expect(partitions).toEqual(new Set([`p#${userArn('alice')}`, `p#${userArn('bob')}`]));
+    expect(partitions).toEqual(new Set([`p#${partitionOf('alice')}`, `p#${partitionOf('bob')}`]));
     // The non-JSON message is logged, not retried; the test event is simply acknowledged.
     const rejected = ctx.errors('message rejected');
     expect(rejected).toHaveLength(1);
@@ -184,7 +216,7 @@ describe('ingest: console records into the session buffer', () => {
       }));
     expect(content(after)).toEqual(content(before));
     expect(after.map((item) => Number(item.dueAt.N))).toEqual(after.map(() => ctx.clock.now));
-    expect(await ctx.buffer.readPartition(userArn('alice'))).toEqual([
+    expect(await ctx.buffer.readPartition(partitionOf('alice'))).toEqual([
       { objectKey: key, records: [records[0], records[2]] },
     ]);
   });
@@ -298,14 +330,93 @@ describe('ingest: console records into the session buffer', () => {
       ctx.buffer
         .readPartition(partition)
         .then((chunks) => new Map(chunks.map((c) => [c.objectKey, c.records])));
-    const aliceChunks = await byObject(userArn('alice'));
+    const aliceChunks = await byObject(partitionOf('alice'));
     expect(aliceChunks).toEqual(
       new Map([
         [keys.good, good],
         [keys.badRecords, kept],
       ]),
     );
-    expect(await byObject(userArn('bob'))).toEqual(new Map([[keys.huge, [besideHuge]]]));
+    expect(await byObject(partitionOf('bob'))).toEqual(new Map([[keys.huge, [besideHuge]]]));
+  });
+
+  it('skips Insights records inside an ordinary object: logged and counted, not refused', async () => {
+    const ctx = await setup();
+    const records = [
+      alice(T0),
+      insightRecord('insight-start', 'Start'),
+      alice(T0 + 1000),
+      insightRecord('insight-end', 'End'),
+    ];
+    const key = trailKey(T0 + 5 * MINUTE, 'WithInsights0001');
+    const message = await ctx.put(key, logObject(records));
+
+    expect(await ctx.ingest(sqsEvent([message]))).toEqual([]);
+
+    expect(ctx.logger.entries.filter((e) => e.level === 'error')).toEqual([]);
+    const skipped = ctx.logger.entries.filter((e) => e.message === 'Insights records skipped');
+    expect(skipped.map((e) => e.fields)).toEqual([{ bucket: ctx.bucket, key, count: 2 }]);
+    const buffered = ctx.logger.entries.find((e) => e.message === 'object buffered');
+    expect(buffered?.fields).toMatchObject({
+      key,
+      records: 4,
+      insightRecords: 2,
+      refusedRecords: 0,
+      buffered: 2,
+    });
+    expect(await ctx.buffer.readPartition(partitionOf('alice'))).toEqual([
+      { objectKey: key, records: [records[0], records[2]] },
+    ]);
+  });
+
+  it('reads records of every eventVersion from 1.04 to 1.11 and service events without a caller, refusing none', async () => {
+    const ctx = await setup();
+    const shapes = [...VERSIONED_RECORDS, ...SERVICE_EVENTS];
+    const key = trailKey(T0, 'RecordShapes0001');
+    const message = await ctx.put(key, logObject(shapes));
+
+    expect(await ctx.ingest(sqsEvent([message]))).toEqual([]);
+
+    expect(ctx.logger.entries.filter((e) => e.level === 'error')).toEqual([]);
+    const buffered = ctx.logger.entries.find((e) => e.message === 'object buffered');
+    expect(buffered?.fields).toMatchObject({
+      key,
+      records: shapes.length,
+      refusedRecords: 0,
+      insightRecords: 0,
+    });
+    // The service events belong to no console session: nothing of them is buffered.
+    const stored = (await ctx.items()).flatMap((item) => decodeChunk(item.data.B!)).map((r) => r.eventID);
+    for (const record of SERVICE_EVENTS) expect(stored).not.toContain(record.eventID);
+  });
+
+  it('refuses records timed before 2013 or more than a day after its clock, as the reader does with the same now', async () => {
+    const ctx = await setup();
+    const records = [
+      alice(T0),
+      alice(T0 + 1000, { extra: { eventTime: '2012-12-31T23:59:59Z' } }),
+      alice(T0 + 2000, { extra: { eventTime: 'March 7' } }),
+      // A day and a minute after the clock: not yet.
+      alice(ctx.clock.now + 86_400_000 + 60_000),
+      alice(T0 + 3000),
+    ];
+    const key = trailKey(T0 + 5 * MINUTE, 'BadTimes00000001');
+    const message = await ctx.put(key, logObject(records));
+
+    expect(await ctx.ingest(sqsEvent([message]))).toEqual([]);
+
+    const refused = ctx.errors('record rejected').map((e) => [e.fields.key, e.fields.index, e.fields.reason]);
+    const dir = await mkdtemp(join(tmpdir(), 'trailmap-ingest-times-'));
+    const file = join(dir, 'same.json');
+    await writeFile(file, JSON.stringify({ Records: records }));
+    const read = await readInputs([file], { now: ctx.clock.now });
+    await rm(dir, { recursive: true, force: true });
+    expect(refused).toEqual(read.problems.map((p) => [key, p.index, `record ${p.reason}`]));
+    expect(refused.map(([, index]) => index)).toEqual([1, 2, 3]);
+    expect(String(refused[2][2])).toMatch(/is more than a day after now/);
+    expect(await ctx.buffer.readPartition(partitionOf('alice'))).toEqual([
+      { objectKey: key, records: [records[0], records[4]] },
+    ]);
   });
 
   it('refuses an object bigger than maxObjectBytes on the wire', async () => {
@@ -326,8 +437,8 @@ describe('ingest: console records into the session buffer', () => {
     const rejected = ctx.errors('object rejected');
     expect(rejected.map((e) => e.fields.key)).toEqual([bigKey]);
     expect(String(rejected[0].fields.reason)).toMatch(/4096-byte limit/);
-    expect(await ctx.buffer.readPartition(userArn('alice'))).toEqual([]);
-    expect(await ctx.buffer.readPartition(userArn('bob'))).toHaveLength(1);
+    expect(await ctx.buffer.readPartition(partitionOf('alice'))).toEqual([]);
+    expect(await ctx.buffer.readPartition(partitionOf('bob'))).toHaveLength(1);
   });
 
   it('writes many small objects of one batch with few BatchWriteItem requests', async () => {
@@ -341,6 +452,7 @@ describe('ingest: console records into the session buffer', () => {
         user,
         accessKeyId: `ASIA${user.toUpperCase()}KEY0001`,
         time: T0 + i * 1000,
+        signedInAt: T0,
       });
       expected.set(user, [...(expected.get(user) ?? []), record]);
       messages.push(
@@ -358,7 +470,7 @@ describe('ingest: console records into the session buffer', () => {
     expect(requests).toBeLessThanOrEqual(Math.ceil(items.length / 25));
     expect([...aws.writeRequests.keys()]).toEqual(['BatchWriteItemCommand']);
     for (const user of users) {
-      const chunks = await ctx.buffer.readPartition(userArn(user));
+      const chunks = await ctx.buffer.readPartition(partitionOf(user));
       const records = chunks
         .flatMap((c) => c.records)
         .sort((a, b) => a.eventTime!.localeCompare(b.eventTime!));

@@ -289,7 +289,7 @@ describe('readInputs', () => {
     expect(result.sources).toEqual([path]);
   });
 
-  it('reads folders recursively, skipping digests and Insights and ignoring non-event files', async () => {
+  it('reads folders recursively, skipping digests, Insights and files that are not CloudTrail, with a reason', async () => {
     const root = join(dir, 'bucket');
     const account = 'AWSLogs/111122223333';
     const a = await put(
@@ -319,16 +319,20 @@ describe('readInputs', () => {
     expect(result.problems).toEqual([]);
     expect(ids(result.events)).toEqual(['t1', 't2', 't3']);
     expect([...result.sources].sort()).toEqual([a, b].sort());
-    const skipped = result.skipped.map((s) => s.source).sort();
-    expect(skipped).toEqual(
+    const skipped = new Map(result.skipped.map((s) => [s.source, s.reason]));
+    expect([...skipped.keys()].sort()).toEqual(
       [
         join(root, account, 'CloudTrail-Digest'),
         join(root, account, 'CloudTrail-Insight'),
         digestFile,
+        join(root, 'README.txt'),
+        join(root, account, 'CloudTrail', 'notes.md'),
       ].sort(),
     );
-    for (const entry of result.skipped) expect(entry.reason).toMatch(/digest|insights/i);
-    expect(result.sources.some((s) => s.endsWith('README.txt') || s.endsWith('notes.md'))).toBe(false);
+    expect(skipped.get(digestFile)).toMatch(/digest/i);
+    expect(skipped.get(join(root, account, 'CloudTrail-Insight'))).toMatch(/insights/i);
+    expect(skipped.get(join(root, 'README.txt'))).toBe('not CloudTrail content (neither gzip nor JSON)');
+    expect(result.empty).toEqual([]);
   });
 
   it('reports a missing path and a garbage file with their paths; other inputs still produce events', async () => {
@@ -415,6 +419,7 @@ describe('readInputs', () => {
     const folder = join(dir, 'progress');
     await put('progress/1.json', JSON.stringify([record('q1')]));
     await put('progress/2.json.gz', gzipSync(JSON.stringify([record('q2')])));
+    // Not CloudTrail by its first bytes: skipped while listing, not a file to read.
     await put('progress/skip.txt', 'ignored');
     const bad = await put('progress-bad.json', '%%%');
     const calls: [number, number][] = [];
@@ -444,5 +449,278 @@ describe('readInputs', () => {
     const empty = await put('marker/empty.json', '');
     const result = await readInputs([empty]);
     expect(result).toMatchObject({ events: [], problems: [], sources: [empty] });
+  });
+});
+
+describe('eventTime: ISO-8601 UTC, from 2013 to a day after now', () => {
+  const NOW = Date.parse('2026-03-02T12:00:00Z');
+  const at = (eventTime: string) => toTrailEvent(record('t', { eventTime }), 'f.json', 4, NOW);
+
+  it('accepts CloudTrail times, with or without fractions of a second', () => {
+    expect(at('2024-05-01T10:00:00Z').time).toBe(Date.UTC(2024, 4, 1, 10, 0, 0));
+    expect(at('2024-05-01T10:00:00.123Z').time).toBe(Date.UTC(2024, 4, 1, 10, 0, 0, 123));
+    expect(at('2024-02-29T23:59:59Z').time).toBe(Date.UTC(2024, 1, 29, 23, 59, 59));
+    expect(at('2013-01-01T00:00:00Z').time).toBe(Date.UTC(2013, 0, 1));
+    expect(at('2026-03-03T12:00:00Z').time).toBe(NOW + 86_400_000);
+  });
+
+  it.each([
+    ['0', /not a timestamp in ISO-8601 UTC/],
+    ['March 7', /not a timestamp in ISO-8601 UTC/],
+    ['275760-09-13T00:00:00Z', /not a timestamp in ISO-8601 UTC/],
+    ['+275760-09-13T00:00:00.000Z', /not a timestamp in ISO-8601 UTC/],
+    ['2024-05-01', /not a timestamp in ISO-8601 UTC/],
+    ['2024-05-01 10:00:00Z', /not a timestamp in ISO-8601 UTC/],
+    ['2024-05-01T10:00:00+02:00', /not a timestamp in ISO-8601 UTC/],
+    ['2024-05-01T10:00:00', /not a timestamp in ISO-8601 UTC/],
+    ['2023-02-29T10:00:00Z', /not a timestamp in ISO-8601 UTC/],
+    ['2024-04-31T10:00:00Z', /not a timestamp in ISO-8601 UTC/],
+    ['2024-05-01T24:00:00Z', /not a timestamp in ISO-8601 UTC/],
+    ['2024-05-01T10:60:00Z', /not a timestamp in ISO-8601 UTC/],
+    ['2012-12-31T23:59:59Z', /is before 2013-01-01/],
+    ['1970-01-01T00:00:00Z', /is before 2013-01-01/],
+    ['2026-03-03T12:00:00.001Z', /is more than a day after now \(2026-03-02T12:00:00.000Z\)/],
+  ])('refuses %s, naming it', (eventTime, reason) => {
+    expect(() => at(eventTime)).toThrow(reason);
+    expect(() => at(eventTime)).toThrow(`eventTime ${JSON.stringify(eventTime)}`);
+  });
+
+  it('is checked for its format only when an event is built without a clock (readers always give one)', () => {
+    expect(toTrailEvent(record('t', { eventTime: '2030-01-01T00:00:00Z' }), 'f', 0).time).toBe(
+      Date.UTC(2030, 0, 1),
+    );
+    expect(() => toTrailEvent(record('t', { eventTime: 'March 7' }), 'f', 0)).toThrow(
+      /not a timestamp in ISO-8601 UTC/,
+    );
+  });
+
+  it('is refused by the reader as a problem naming source and index, against the injected now', async () => {
+    const path = await put(
+      'times/trail.json',
+      JSON.stringify({
+        Records: [
+          record('ok'),
+          record('zero', { eventTime: '0' }),
+          record('later', { eventTime: '2026-03-04T00:00:00Z' }),
+        ],
+      }),
+    );
+    const result = await readInputs([path], { now: NOW });
+    expect(ids(result.events)).toEqual(['ok']);
+    expect(result.problems).toEqual([
+      {
+        source: path,
+        index: 1,
+        reason: 'eventTime "0" is not a timestamp in ISO-8601 UTC (YYYY-MM-DDTHH:MM:SS[.fff]Z)',
+      },
+      {
+        source: path,
+        index: 2,
+        reason: 'eventTime "2026-03-04T00:00:00Z" is more than a day after now (2026-03-02T12:00:00.000Z)',
+      },
+    ]);
+    // A day later, the same record is a record like any other.
+    const later = await readInputs([path], { now: NOW + 86_400_000 });
+    expect(ids(later.events)).toEqual(['later', 'ok']);
+    // Reader threads are told the same now.
+    const copies = await Promise.all(
+      [1, 2, 3, 4, 5, 6, 7].map((n) => put(`times/copy-${n}.json`, JSON.stringify([record(`c${n}`)]))),
+    );
+    const threaded = await readInputs([path, ...copies], { now: NOW, workers: 2 });
+    expect(threaded.problems).toEqual(result.problems);
+  });
+});
+
+/** An Insights record as CloudTrail writes it (no eventSource or eventName of its own). */
+const insightRecord = (id: string, state: 'Start' | 'End'): CloudTrailRecord => ({
+  eventVersion: '1.08',
+  eventTime: '2024-05-01T10:05:00Z',
+  awsRegion: 'us-east-1',
+  eventID: id,
+  eventType: 'AwsCloudTrailInsight',
+  recipientAccountId: '111122223333',
+  sharedEventID: 'c1e4b1c3-5fd7-4a2b-8c61-2a1b9d3e0f11',
+  insightDetails: {
+    state,
+    eventSource: 'iam.amazonaws.com',
+    eventName: 'ListUsers',
+    insightType: 'ApiCallRateInsight',
+    insightContext: {
+      statistics: {
+        baseline: { average: 0.0000882145 },
+        insight: { average: 6 },
+        insightDuration: 5,
+        baselineDuration: 11336,
+      },
+      attributions: [
+        {
+          attribute: 'userIdentityArn',
+          insight: [{ value: 'arn:aws:iam::111122223333:user/alice', average: 6 }],
+          baseline: [{ value: 'arn:aws:iam::111122223333:user/alice', average: 0.0000882145 }],
+        },
+      ],
+    },
+  },
+  eventCategory: 'Insight',
+});
+
+describe('Insights records', () => {
+  it('are skipped and counted inside ordinary files, not read as events nor refused', async () => {
+    const path = await put(
+      'insights/mixed.json',
+      JSON.stringify({
+        Records: [record('i1'), insightRecord('ins-1', 'Start'), record('i2'), insightRecord('ins-2', 'End')],
+      }),
+    );
+    const lookup = await put(
+      'insights/lookup.json',
+      JSON.stringify({
+        Events: [
+          { EventId: 'ins-3', CloudTrailEvent: JSON.stringify(insightRecord('ins-3', 'Start')) },
+          { EventId: 'i3', CloudTrailEvent: JSON.stringify(record('i3')) },
+        ],
+      }),
+    );
+    const result = await readInputs([path, lookup]);
+    expect(ids(result.events)).toEqual(['i1', 'i2', 'i3']);
+    expect(result.problems).toEqual([]);
+    expect(result.insightsSkipped).toBe(3);
+    expect(result.sources).toEqual([path, lookup]);
+    const threaded = await readInputs([path, lookup, path, lookup, path, lookup, path, lookup], {
+      workers: 2,
+    });
+    expect(threaded.insightsSkipped).toBe(12);
+    expect(threaded.problems).toEqual([]);
+  });
+
+  it('files are skipped by folder and by name, even when named directly', async () => {
+    const byName = await put(
+      'insights/111122223333_CloudTrail-Insight_us-east-1_20240501T1000Z_abcdefghijklmnop.json.gz',
+      gzipSync(JSON.stringify({ Records: [insightRecord('ins-4', 'Start')] })),
+    );
+    expect(skipReason(byName)).toMatch(/insights/i);
+    const result = await readInputs([byName]);
+    expect(result.skipped).toEqual([{ source: byName, reason: 'CloudTrail Insights file (not API events)' }]);
+    expect(result.problems).toEqual([]);
+  });
+});
+
+describe('files named otherwise', () => {
+  const logDocument = (...records: CloudTrailRecord[]) => JSON.stringify({ Records: records });
+
+  it('are read in a folder when their content is CloudTrail (gzip or not, any shape), and skipped with a reason otherwise', async () => {
+    const root = join(dir, 'odd-names');
+    const read = [
+      await put('odd-names/AddUserToGroup.json.cloudtrail', JSON.stringify([record('o1')])),
+      await put('odd-names/foo', logDocument(record('o2'), record('o3'))),
+      await put(
+        'odd-names/zipped',
+        gzipSync(`${JSON.stringify(record('o4'))}\n${JSON.stringify(record('o5'))}\n`),
+      ),
+      await put(
+        'odd-names/lookup.out',
+        JSON.stringify({ Events: [{ EventId: 'o6', CloudTrailEvent: JSON.stringify(record('o6')) }] }),
+      ),
+      await put('odd-names/nested/trail.log', `\ufeff  ${logDocument(record('o7'))}`),
+      await put('odd-names/empty-list.json.cloudtrail', '[]'),
+    ];
+    const skipped = {
+      [await put('odd-names/index.html', '<!DOCTYPE html><html></html>')]:
+        /^not CloudTrail content \(neither gzip nor JSON\)$/,
+      [await put('odd-names/script.js', '// viewer\nconst a = 1;\n')]:
+        /^not CloudTrail content \(neither gzip nor JSON\)$/,
+      [await put('odd-names/config', JSON.stringify({ name: 'trailmap', version: '1.0.0' }, null, 2))]:
+        /^not CloudTrail content \(.+\)$/,
+      [await put('odd-names/numbers.cloudtrail', '[1, 2, 3]')]:
+        /^not CloudTrail content \(record 0: record is not a JSON object\)$/,
+      [await put('odd-names/archive', gzipSync('not json at all'))]: /^not CloudTrail content \(/,
+      [await put('odd-names/broken', Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x01]))]:
+        /^not CloudTrail content \(not a valid gzip stream/,
+      [await put('odd-names/blank', '')]: /^empty file, not CloudTrail content$/,
+    };
+    for (const workers of [1, 2]) {
+      const result = await readInputs([root], { workers });
+      expect(result.problems).toEqual([]);
+      expect(ids(result.events)).toEqual(['o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7']);
+      expect([...result.sources].sort()).toEqual([...read].sort());
+      expect(result.skipped.map((s) => s.source).sort()).toEqual(Object.keys(skipped).sort());
+      for (const entry of result.skipped) expect(entry.reason).toMatch(skipped[entry.source]);
+      expect(result.empty).toEqual([]);
+    }
+  });
+
+  it('named on the command line are read whatever their name; content that is not CloudTrail is a problem there', async () => {
+    const good = await put('odd-direct/trail.cloudtrail', logDocument(record('d1')));
+    const bad = await put('odd-direct/notes', 'just some notes');
+    const result = await readInputs([good, bad]);
+    expect(ids(result.events)).toEqual(['d1']);
+    expect(result.skipped).toEqual([]);
+    expect(result.problems).toHaveLength(1);
+    expect(result.problems[0].source).toBe(bad);
+  });
+
+  it('a record problem in a file read by content is reported as usual once the file holds an event', async () => {
+    const path = await put(
+      'odd-partly/trail.json.cloudtrail',
+      JSON.stringify([record('p1'), record('p2', { eventTime: '0' })]),
+    );
+    const result = await readInputs([join(dir, 'odd-partly')]);
+    expect(ids(result.events)).toEqual(['p1']);
+    expect(result.problems).toMatchObject([{ source: path, index: 1 }]);
+  });
+});
+
+describe('inputs that yield no event', () => {
+  it('are named with what was found instead, and inputs with events are not', async () => {
+    const emptyFolder = join(dir, 'nothing', 'empty');
+    await mkdir(emptyFolder, { recursive: true });
+    const emptyFile = await put('nothing/empty.json', '');
+    const emptyList = await put('nothing/list.json', '[]');
+    const onlyDigests = join(dir, 'nothing', 'digests');
+    await put(
+      'nothing/digests/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/05/01/d.json.gz',
+      gzipSync('{}'),
+    );
+    const onlyInsights = await put(
+      'nothing/insights.json',
+      JSON.stringify([insightRecord('ins-9', 'Start')]),
+    );
+    const onlyBad = join(dir, 'nothing', 'bad');
+    await put('nothing/bad/a.json', 'garbage');
+    await put('nothing/bad/b.json', JSON.stringify([record('b', { eventTime: 'March 7' })]));
+    const good = await put('nothing/good.json', JSON.stringify([record('g')]));
+    const missing = join(dir, 'nothing', 'missing.json');
+    const broken = await put('nothing/broken.json.gz', 'not gzip');
+
+    const inputs = [
+      emptyFolder,
+      emptyFile,
+      emptyList,
+      onlyDigests,
+      onlyInsights,
+      onlyBad,
+      good,
+      missing,
+      broken,
+    ];
+    const result = await readInputs(inputs);
+    expect(ids(result.events)).toEqual(['g']);
+    expect(result.empty).toEqual([
+      { source: emptyFolder, reason: 'no events (nothing to read in it)' },
+      { source: emptyFile, reason: 'no events (1 file read)' },
+      { source: emptyList, reason: 'no events (1 file read)' },
+      { source: onlyDigests, reason: 'no events (1 skipped)' },
+      { source: onlyInsights, reason: 'no events (1 file read, 1 Insights records skipped)' },
+      { source: onlyBad, reason: 'no events (1 file read, 1 unreadable)' },
+    ]);
+    // A missing path and an unreadable file are problems already, not repeated.
+    expect(result.problems.filter((p) => p.index === undefined).map((p) => p.source)).toEqual([
+      missing,
+      join(onlyBad, 'a.json'),
+      broken,
+    ]);
+    // Enough files for reader threads (one per 4 files).
+    const threaded = await readInputs([...inputs, good, good], { workers: 2 });
+    expect(threaded.empty).toEqual(result.empty);
   });
 });
