@@ -90,7 +90,7 @@ rules:
     name: x
     risk: info
     summary: x
-    anchors: [x:A]
+    anchors: [x:ListA]
     when:
       - field: a
         matches: '([a-z'
