@@ -74,13 +74,15 @@ const trail = examples.flatMap((o) => o.records);
 const ALICE = userArn('alice');
 const isAlice = (r: CloudTrailRecord) => r.userIdentity?.arn === ALICE;
 const groupOf = (r: CloudTrailRecord) => `${r.recipientAccountId}/${r.awsRegion}`;
+const AFTERNOON = Date.parse(`${DAY}T12:00:00Z`);
 const signIns = trail.filter(
-  (r) => r.eventName === 'ConsoleLogin' && groupOf(r) === '111122223333/us-east-1',
+  (r) => r.eventName === 'ConsoleLogin' && groupOf(r) === '111122223333/us-east-1' && timeOf(r) < AFTERNOON,
 );
 const aliceLogin = signIns.find(isAlice)!;
 const inGroup = (group: string) => trail.filter((r) => groupOf(r) === group && !signIns.includes(r));
 const before = (rs: CloudTrailRecord[], time: number) => rs.filter((r) => timeOf(r) < time);
 const from = (rs: CloudTrailRecord[], time: number) => rs.filter((r) => timeOf(r) >= time);
+const between = (rs: CloudTrailRecord[], start: number, end: number) => before(from(rs, start), end);
 /** Records of an object in a stable order that is not time order (eventIDs are random). */
 const scrambled = (rs: CloudTrailRecord[]) =>
   [...rs].sort((a, b) => String(a.eventID).localeCompare(String(b.eventID)));
@@ -103,7 +105,8 @@ interface ObjectSpec {
  * alice's sign-in is flushed as a session of its own, deleted once her session joins it; her
  * session's first part is delivered twice; its second part (and bob's us-east-1 calls) arrives at
  * 10:05, well after the first part was flushed. eu-west-1: bob's later calls arrive before his
- * earlier ones. 444455556666: calls that belong to no console session.
+ * earlier ones. In the afternoon alice signs in again (both regions): a second session in a
+ * partition flushed before. 444455556666: calls that belong to no console session.
  */
 const SPECS: ObjectSpec[] = [
   { name: 'SignIns', group: '111122223333/us-east-1', records: signIns, at: '09:06:00', again: null },
@@ -117,15 +120,30 @@ const SPECS: ObjectSpec[] = [
   {
     name: 'UsEastTail',
     group: '111122223333/us-east-1',
-    records: from(usEast, at('09:20:00')),
+    records: between(usEast, at('09:20:00'), AFTERNOON),
     at: '10:05:00',
     again: null,
   },
   {
     name: 'EuWestTail',
     group: '111122223333/eu-west-1',
-    records: from(euWest, at('09:15:00')),
+    records: between(euWest, at('09:15:00'), AFTERNOON),
     at: '09:41:00',
+    again: null,
+  },
+  // alice signs in again in the afternoon: her second session, a partition already flushed twice.
+  {
+    name: 'UsEastAfternoon',
+    group: '111122223333/us-east-1',
+    records: from(usEast, AFTERNOON),
+    at: '12:50:00',
+    again: null,
+  },
+  {
+    name: 'EuWestAfternoon',
+    group: '111122223333/eu-west-1',
+    records: from(euWest, AFTERNOON),
+    at: '12:48:00',
     again: null,
   },
   {
@@ -325,14 +343,17 @@ describe('the crash-free baseline', () => {
     console.log(`crash-every-step baseline: ${baseline.calls.length} calls (${callSummary()})`);
     expect(baseline.result.trace).toEqual([]);
     expect(convergenceProblems(baseline.result, OFFLINE)).toEqual([]);
-    // Three console sessions (alice, bob across two regions, a failed sign-in), many signals.
-    expect(OFFLINE.sessions.map((s) => s.summary.kind)).toEqual(['console', 'console', 'console']);
+    // Five console sessions (a failed sign-in, alice, bob's Identity Center portal visit, bob across
+    // two regions, alice again in the afternoon), many signals.
+    expect(OFFLINE.sessions.map((s) => s.summary.kind)).toEqual(Array(5).fill('console'));
+    expect(OFFLINE.sessions.filter((s) => s.summary.principalArn === ALICE)).toHaveLength(2);
     expect(OFFLINE.sessions.flatMap((s) => s.signals).length).toBeGreaterThan(50);
     expect(OFFLINE.other.length).toBeGreaterThan(0);
     expect(new Set(OBJECTS.map((o) => o.group)).size).toBe(3);
     expect(RECORDS.length).toBe(new Set(RECORDS).size);
 
     const puts = baseline.calls.filter((c) => c.command === 'PutObjectCommand');
+    // Her first session (sessions are listed by start).
     const alice = OFFLINE.sessions.find((s) => s.summary.principalArn === ALICE)!.summary.id;
     const tail = OBJECTS.find((o) => o.key.includes('UsEastTail'))!;
     // Alice's session was written before its late tail arrived, and rewritten after.
@@ -518,7 +539,13 @@ async function pipeline() {
 }
 
 describe('late events after a flush', () => {
-  const aliceRest = usEast.filter((r) => isAlice(r));
+  // Her first session: its calls (and its CheckMfa, which names no ARN), not her afternoon one.
+  const aliceRest = trail.filter(
+    (r) =>
+      r !== aliceLogin &&
+      timeOf(r) < AFTERNOON &&
+      (isAlice(r) || (r.eventName === 'CheckMfa' && r.userIdentity?.userName === 'alice')),
+  );
   const head = before(aliceRest, at('09:20:00'));
   const tail = from(aliceRest, at('09:20:00'));
 
@@ -545,6 +572,7 @@ describe('late events after a flush', () => {
     '$order: the output is rewritten to the offline result, nothing left behind',
     async ({ steps, deleted }) => {
       const p = await pipeline();
+      // Her first session (sessions are listed by start).
       const alice = OFFLINE.sessions.find((s) => s.summary.principalArn === ALICE)!.summary.id;
       const snapshots: Awaited<ReturnType<typeof p.dataset>>[] = [];
       let deletedInAll = 0;
