@@ -31,7 +31,7 @@ export interface SessionGroup {
 
 export interface Sessionized {
   sessions: SessionGroup[];
-  /** Events outside any console session (programmatic calls), in input order. */
+  /** Events outside any console session (programmatic calls). */
   other: TrailEvent[];
 }
 
@@ -246,19 +246,23 @@ function classify(input: readonly TrailEvent[]): Classified {
 
 /**
  * Groups events into sessions; deterministic whatever the input order. Only the sessions' events
- * are sorted: most of a trail is programmatic calls, which stay in input order in `other`.
+ * are sorted: most of a trail is programmatic calls, which stay unsorted in `other`.
  */
 export function sessionize(input: readonly TrailEvent[]): Sessionized {
   const { files, signIns, console, joiners, other } = classify(input);
   const groups = new Groups();
   for (const event of files) groups.add(`file:${event.origin.source}`, '', 'file', null, event);
 
-  // Which sign-in each key belongs to, from the records that name both.
-  const createdByKey = new Map<string, number>();
+  // Which sign-in each key belongs to, from the records that name both (the earliest, should a
+  // hostile trail give one key two: never the input order).
+  const createdByKey = new Map<string, { principal: string; created: number }>();
   for (const { record } of console) {
     const key = record.userIdentity?.accessKeyId;
     const created = creationTimeOf(record);
-    if (usableKey(key) && created !== null) createdByKey.set(`${principalKeyOf(record)}\n${key}`, created);
+    if (!usableKey(key) || created === null) continue;
+    const principal = principalKeyOf(record)!;
+    const known = createdByKey.get(`${principal}\n${key}`);
+    if (!known || created < known.created) createdByKey.set(`${principal}\n${key}`, { principal, created });
   }
   const loose: TrailEvent[] = [];
   const groupByKey = new Map<string, Group>();
@@ -266,16 +270,17 @@ export function sessionize(input: readonly TrailEvent[]): Sessionized {
     const principal = principalKeyOf(event.record)!;
     const key = event.record.userIdentity?.accessKeyId;
     const created =
-      creationTimeOf(event.record) ?? (usableKey(key) ? createdByKey.get(`${principal}\n${key}`) : undefined);
-    let group: Group;
+      creationTimeOf(event.record) ??
+      (usableKey(key) ? createdByKey.get(`${principal}\n${key}`)?.created : undefined);
     if (created !== undefined)
-      group = groups.add(signInKey(principal, created), principal, 'console', created, event);
-    else if (usableKey(key)) group = groups.add(`key:${principal}|${key}`, principal, 'console', null, event);
-    else {
-      loose.push(event);
-      continue;
-    }
-    if (usableKey(key)) groupByKey.set(`${principal}\n${key}`, group);
+      groups.add(signInKey(principal, created), principal, 'console', created, event);
+    else if (usableKey(key)) {
+      const group = groups.add(`key:${principal}|${key}`, principal, 'console', null, event);
+      groupByKey.set(`${principal}\n${key}`, group);
+    } else loose.push(event);
+  }
+  for (const [principalAndKey, { principal, created }] of createdByKey) {
+    groupByKey.set(principalAndKey, groups.byKey.get(signInKey(principal, created))!);
   }
 
   // Calls AWS made for a console session join it by sign-in, else by key.
