@@ -514,6 +514,20 @@ describe('sessionize: one sign-in, many keys (DESIGN.md, console sessions)', () 
     expect(members(result)).toEqual([['iam1', 'ec21', 'bare']]);
   });
 
+  it('places a key-only record the same way whatever the order, even when its key has two creationDates', () => {
+    const key = 'ASIAIAMKEY000000001';
+    const bare = consoleCall('bare', 8, { ...alice, key });
+    delete bare.record.userIdentity!.sessionContext;
+    const events = [
+      consoleCall('c1', 3, { ...alice, key, created: at(0) }),
+      consoleCall('c2', 4, { ...alice, key, created: at(2) }),
+      bare,
+    ];
+    const results = [1, 2, 3, 4, 5].map((seed) => shape(sessionize(shuffled(events, seed))));
+    for (const result of results) expect(result).toEqual(results[0]);
+    expect(Object.values(results[0].sessions)).toContainEqual(['bare', 'c1']);
+  });
+
   it('never uses a masked key as an identity: without creationDate it falls back to the principal split at quiet gaps', () => {
     const masked = (id: string, seconds: number, key: string) => {
       const call = consoleCall(id, seconds, { ...alice, key });
