@@ -406,7 +406,7 @@ describe('risk escalation', () => {
   const index = rulesFrom(`
   - label: Snapshot_Permissions
     name: snapshot permissions
-    risk: low
+    risk: medium
     summary: s
     anchors: [ec2:ModifySnapshotAttribute]
     optional: [ec2:DescribeSnapshotAttribute]
@@ -429,7 +429,7 @@ describe('risk escalation', () => {
 
   it('keeps the rule risk when nothing escalates', () => {
     const [signal] = enrich(fixtureEvents([modify([])]), index).sessions[0].signals;
-    expect([signal.risk, signal.additionalData.riskReasons]).toEqual(['low', undefined]);
+    expect([signal.risk, signal.additionalData.riskReasons]).toEqual(['medium', undefined]);
   });
 
   it('takes the highest matching level and says why', () => {
