@@ -57,9 +57,10 @@ describe('trailmap report in Chromium', () => {
     const file = await writeReport(['examples/trail'], 'example.html');
     const { page, errors, requests } = await open(file);
 
-    // Sessions list: the example's three console sessions, the riskiest one opened.
-    await expect.poll(() => page.locator('tr.session').count()).toBe(3);
-    expect(await page.locator('#sessions-count').textContent()).toBe('3 of 3');
+    // Sessions list: the example's five console sessions (a failed sign-in, alice twice, bob's
+    // Identity Center portal visit and his console session).
+    await expect.poll(() => page.locator('tr.session').count()).toBe(5);
+    expect(await page.locator('#sessions-count').textContent()).toBe('5 of 5');
     const bob = page.locator('tr.session', { hasText: 'bob@example.com' });
     await bob.click();
     await expect.poll(() => bob.getAttribute('class')).toContain('selected');
@@ -101,9 +102,15 @@ describe('trailmap report in Chromium', () => {
     expect(await page.locator('#detections-list li.detection').count()).toBeLessThan(allDetections);
     await page.selectOption('#filter-risk', 'info');
 
-    // Filter by principal, then search.
+    // Filter by principal: alice's two sign-ins. Her second deleted a database no rule describes:
+    // a generic signal, marked as such, high risk.
     await page.selectOption('#filter-principal', { label: 'arn:aws:iam::111122223333:user/alice' });
-    await expect.poll(() => page.locator('tr.session').count()).toBe(1);
+    await expect.poll(() => page.locator('tr.session').count()).toBe(2);
+    await page.locator('tr.session', { hasText: '192.0.2.146' }).click();
+    const deleted = page.locator('li.signal.generic', { hasText: 'Deleted DB instance orders-staging-db' });
+    await expect.poll(() => deleted.count()).toBe(1);
+    expect(await deleted.locator('.kind').textContent()).toBe('generic');
+    expect(await deleted.locator('.badge').textContent()).toBe('high');
     await page.selectOption('#filter-principal', '');
     await page.fill('#filter-search', 'guardduty');
     await expect.poll(() => page.locator('#detections-list li.detection').count()).toBeGreaterThan(0);
@@ -119,6 +126,8 @@ describe('trailmap report in Chromium', () => {
     expect(errors).toEqual([]);
 
     await mkdir(join(ROOT, 'out'), { recursive: true });
+    await bob.click();
+    await expect.poll(() => stop.count()).toBe(1);
     await stop.scrollIntoViewIfNeeded();
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     await page.close();
@@ -200,7 +209,7 @@ describe('trailmap report in Chromium', () => {
       { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 },
     );
     const { page, errors } = await open(await writeReport(['--data', data, '--no-geoip'], 'dataset.html'));
-    await expect.poll(() => page.locator('tr.session').count()).toBe(3);
+    await expect.poll(() => page.locator('tr.session').count()).toBe(5);
     await page.locator('#timeline button.events').first().click();
     await page.locator('#timeline button.raw').first().click();
     expect(await page.locator('#timeline pre.raw').first().textContent()).toContain('not in this report');
