@@ -510,8 +510,9 @@
     for (const [value, name] of /** @type {[number, string][]} */ ([
       [data.events.length, 'events'],
       [data.sessions.length, 'console sessions'],
-      [data.signals.filter((s) => !s.background).length, 'actions'],
-      [unmapped, 'unmapped events'],
+      [data.signals.filter((s) => !s.background && !s.generic).length, 'actions'],
+      [data.signals.filter((s) => s.generic).length, 'generic signals'],
+      [unmapped, 'events without a specific rule'],
       [data.detections.length, 'detections'],
       [data.otherEventCount, 'programmatic events'],
     ])) {
