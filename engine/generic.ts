@@ -205,21 +205,25 @@ function writeRisk(
   return policy.writeFloor;
 }
 
+/** How many distinct operations a page view lists in its additionalData (a hostile burst has no bound). */
+const MAX_LISTED_OPERATIONS = 50;
+
 function pageView(events: TrailEvent[], policy: GenericPolicy): GenericExplanation {
   const service = serviceOf(events[0]);
   const name = serviceName(service, policy);
-  const topics: string[] = [];
-  const operations: string[] = [];
+  const operations = new Set<string>();
+  const topics = new Set<string>();
+  let failed = 0;
   for (const event of events) {
+    if (typeof event.record.errorCode === 'string' && event.record.errorCode) failed++;
     const eventName = event.record.eventName ?? event.ref.slice(service.length + 1);
-    if (!operations.includes(eventName)) {
-      operations.push(eventName);
-      const topic = phrase(operationWords(eventName).slice(1));
-      if (topic && !topics.includes(topic)) topics.push(topic);
-    }
+    if (operations.has(eventName)) continue;
+    operations.add(eventName);
+    const topic = phrase(operationWords(eventName).slice(1));
+    if (topic) topics.add(topic);
   }
-  const failed = events.filter((e) => typeof e.record.errorCode === 'string' && e.record.errorCode).length;
-  const shown = topics.length > 6 ? [...topics.slice(0, 6), `${topics.length - 6} more`] : topics;
+  const listed = [...topics];
+  const shown = listed.length > 6 ? [...listed.slice(0, 6), `${listed.length - 6} more`] : listed;
   const calls = `${events.length} call${events.length === 1 ? '' : 's'}`;
   return {
     label: `generic:${service}:PageView`,
@@ -227,7 +231,11 @@ function pageView(events: TrailEvent[], policy: GenericPolicy): GenericExplanati
     summary: `Viewed ${name}${shown.length > 0 ? `: ${shown.join(', ')}` : ''} — ${calls}${failed ? `, ${failed} failed` : ''}`,
     service: name,
     risk: 'info',
-    additionalData: { operations, calls: events.length, failedCalls: failed },
+    additionalData: {
+      operations: [...operations].slice(0, MAX_LISTED_OPERATIONS),
+      calls: events.length,
+      failedCalls: failed,
+    },
     events,
   };
 }

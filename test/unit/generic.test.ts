@@ -252,6 +252,19 @@ describe('explainGenerically', () => {
     expect(operationWords('DeleteDBInstance')).toEqual(['Delete', 'DB', 'Instance']);
   });
 
+  it('folds a burst of 20,000 distinct reads into one page view that lists at most 50 operations', () => {
+    const reads = Array.from({ length: 20_000 }, (_, i) =>
+      call(`rds:DescribeThing${i}`, i / 1000, { readOnly: true }),
+    );
+    const views = explainGenerically(reads);
+    expect(views).toHaveLength(1);
+    expect(views[0].events).toHaveLength(20_000);
+    expect((views[0].additionalData.operations as string[]).length).toBe(50);
+    expect(views[0].summary).toBe(
+      'Viewed RDS: thing 0, thing 1, thing 2, thing 3, thing 4, thing 5, 19994 more — 20000 calls',
+    );
+  });
+
   it('stays bounded on a record with a huge request', () => {
     const items = Array.from({ length: 100_000 }, (_, i) => ({
       instanceId: `i-${String(i).padStart(17, '0')}`,
