@@ -16,6 +16,21 @@ export default tseslint.config(
     },
   },
   {
+    // Spreading a data-sized array into a call's arguments overflows the stack past ~100k items;
+    // engine/arrays.ts has append, maxOf and minOf for that.
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'CallExpression[callee.property.name=/^(push|unshift|splice|concat|max|min|fromCharCode|fromCodePoint|apply)$/] > SpreadElement',
+          message:
+            'No argument spread over arrays of data: use append / maxOf / minOf (engine/arrays.ts) or a loop.',
+        },
+      ],
+    },
+  },
+  {
     // The report's page script runs in the browser.
     files: ['report/app.js'],
     languageOptions: { globals: globals.browser, sourceType: 'script' },

@@ -29,6 +29,7 @@ import { createGzip } from 'node:zlib';
 import { readInputs } from '../engine/read.ts';
 import type { CloudTrailRecord, UserIdentity } from '../engine/types.ts';
 import { random } from '../bin/simulate.ts';
+import { maxOf, minOf } from '../engine/arrays.ts';
 
 export const EXAMPLE_TRAIL = fileURLToPath(new URL('../examples/trail', import.meta.url));
 const ORG = 'o-bench00001';
@@ -327,8 +328,8 @@ function template(signIn: SignIn, index: number): Template {
     index,
     records: signIn.records,
     sharedKey: consoleKeys.size === 1 && sharedKey?.startsWith('ASIA') ? sharedKey : null,
-    start: Math.min(...times),
-    end: Math.max(...times),
+    start: minOf(times),
+    end: maxOf(times),
     names: [...names].filter((n) => n.length >= 3).sort((a, b) => b.length - a.length),
     accounts: [...accounts],
   };

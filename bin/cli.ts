@@ -17,6 +17,7 @@ import { datasetRows, detectionRow } from '../engine/tables.ts';
 import { printable, renderTimeline } from '../engine/timeline.ts';
 import type { InputProblem, TrailEvent } from '../engine/types.ts';
 import { ruleStats } from './rule-stats.ts';
+import { append } from '../engine/arrays.ts';
 
 const FORMATS = ['timeline', 'signals-json', 'sessions-json', 'events-json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -186,8 +187,8 @@ async function readSelected(inputs: string[], options: SelectionOptions) {
         endTime: bounds.to !== undefined ? new Date(bounds.to) : undefined,
       },
     );
-    read.events.push(...live.events);
-    read.problems.push(...live.problems);
+    append(read.events, live.events);
+    append(read.problems, live.problems);
     read.sources.push('lookup-events');
   }
   const selected = read.events.filter(filter);

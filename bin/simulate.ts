@@ -21,6 +21,7 @@ import { createIngestHandler, SQS_BATCH_SIZE } from '../lambdas/ingest.ts';
 import { type AwsUsage, startLocalAws } from '../lambdas/local/emulators.ts';
 import { MemoryLogger } from '../lambdas/log.ts';
 import { MemorySessionLog } from '../lambdas/session-log.ts';
+import { append, maxOf, minOf } from '../engine/arrays.ts';
 
 export interface SimulationOptions {
   rules: readonly SignalRule[];
@@ -84,7 +85,7 @@ async function listFiles(dir: string): Promise<string[]> {
   const files: string[] = [];
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await listFiles(path)));
+    if (entry.isDirectory()) append(files, await listFiles(path));
     else if (entry.isFile()) files.push(path);
   }
   return files;
@@ -146,7 +147,7 @@ export async function simulate(folder: string, options: SimulationOptions): Prom
 
     // When each notification reaches the queue: after delivery, in any order, some twice.
     const known = keys.map(deliveryTime).filter((t): t is number => t !== null);
-    const fallback = known.length > 0 ? Math.max(...known) : Date.parse('2026-01-01T00:00:00Z');
+    const fallback = known.length > 0 ? maxOf(known) : Date.parse('2026-01-01T00:00:00Z');
     const deliveries = keys.flatMap((key, i) => {
       const at = (deliveryTime(key) ?? fallback) + Math.floor(rand() * 10 * 60_000);
       const first = { key, at, id: `msg-${i}` };
@@ -158,7 +159,7 @@ export async function simulate(folder: string, options: SimulationOptions): Prom
 
     const logger = new MemoryLogger();
     const sessionLog = new MemorySessionLog();
-    let clock = Math.min(...deliveries.map((d) => d.at));
+    let clock = minOf(deliveries.map((d) => d.at));
     const buffer = new SessionBuffer(aws.ddb, {
       tableName: TABLE,
       dueShards: 4,
@@ -248,7 +249,7 @@ export async function simulate(folder: string, options: SimulationOptions): Prom
         new ListObjectsCommand({ Bucket: ENRICHED_BUCKET, Prefix: PREFIX, Marker: marker }),
       );
       const keys = (page.Contents ?? []).map((c) => c.Key!);
-      enrichedKeys.push(...keys);
+      append(enrichedKeys, keys);
       if (!page.IsTruncated || keys.length === 0) break;
       marker = keys[keys.length - 1];
     }
@@ -263,7 +264,7 @@ export async function simulate(folder: string, options: SimulationOptions): Prom
         await writeFile(path, body);
       }
       if (key.startsWith(`${PREFIX}signals/`)) {
-        signalRows.push(...gunzipSync(body).toString('utf8').split('\n').filter(Boolean));
+        append(signalRows, gunzipSync(body).toString('utf8').split('\n').filter(Boolean));
       }
     }
 

@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type DatasetRows, partitionOf } from './tables.ts';
+import { pushTo } from './arrays.ts';
 
 /** Partition time of each table's rows. */
 const TIME_FIELD: Record<keyof DatasetRows, string> = {
@@ -30,7 +31,7 @@ export function datasetObjects(
     const byDay = new Map<string, unknown[]>();
     for (const row of (rows[table] ?? []) as Record<string, unknown>[]) {
       const day = partitionOf(String(row[TIME_FIELD[table]]));
-      byDay.set(day, [...(byDay.get(day) ?? []), row]);
+      pushTo(byDay, day, row);
     }
     for (const [day, dayRows] of [...byDay.entries()].sort()) {
       const text = `${dayRows.map((row) => JSON.stringify(row)).join('\n')}\n`;

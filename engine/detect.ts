@@ -23,6 +23,7 @@ import { principalOf } from './sessionize.ts';
 import { fillTemplate } from './template.ts';
 import { extract } from './signals.ts';
 import type { AdditionalData, CloudTrailRecord, Risk, TrailEvent } from './types.ts';
+import { append, pushTo } from './arrays.ts';
 
 export const DEFAULT_DETECTIONS_DIR = fileURLToPath(new URL('../rules/detections', import.meta.url));
 
@@ -272,7 +273,10 @@ export function compileDetectionSources(sources: { file: string; text: string }[
     const spec = document.toJS() as DetectionSpec;
     const validate = schemaValidator();
     if (!validate(spec)) {
-      problems.push(...(validate.errors ?? []).map((error) => schemaProblem(file, spec, error)));
+      append(
+        problems,
+        (validate.errors ?? []).map((error) => schemaProblem(file, spec, error)),
+      );
       continue;
     }
     if (seen.has(spec.id))
@@ -478,7 +482,7 @@ export function detect(
     const grouped = new Map<string, TrailEvent[]>();
     for (const event of matching) {
       const key = keyOf(rule.spec.id, viewOf(event), threshold.groupBy ?? []);
-      grouped.set(key, [...(grouped.get(key) ?? []), event]);
+      pushTo(grouped, key, event);
     }
     for (const [key, groupEvents] of grouped) {
       const earlier = (options.history?.get(key) ?? []).filter((e) => !own.has(e.id));

@@ -5,6 +5,7 @@
  * Nothing here evaluates code: the match expressions have their own small parser.
  */
 import type { TrailEvent } from './types.ts';
+import { append } from './arrays.ts';
 
 export type EventPredicate = (event: TrailEvent) => boolean;
 
@@ -347,9 +348,9 @@ export function selectPath(root: unknown, path: PathSegment[]): unknown[] {
           Array.isArray(value) && segment.index < 0 ? value.length + segment.index : segment.index;
         next.push(Array.isArray(value) && index >= 0 && index < value.length ? value[index] : MISSING);
       } else if (Array.isArray(value)) {
-        next.push(...value);
+        append(next, value);
       } else if (value !== null && typeof value === 'object') {
-        next.push(...Object.values(value));
+        append(next, Object.values(value));
       } else {
         next.push(MISSING);
       }

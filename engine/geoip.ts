@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { BlockList, isIP } from 'node:net';
 import { dirname, join } from 'node:path';
+import { pushTo } from './arrays.ts';
 
 export type AddressKind = 'public' | 'private' | 'aws-internal' | 'service' | 'invalid';
 
@@ -688,8 +689,8 @@ export async function locateAddresses(
     const parsed = parseAddress(address);
     if (parsed.kind !== 'public')
       found.set(address, { kind: parsed.kind, country: null, asn: null, asOrg: null });
-    else if (parsed.family === 4) v4.set(parsed.value, [...(v4.get(parsed.value) ?? []), address]);
-    else v6.set(parsed.value, [...(v6.get(parsed.value) ?? []), address]);
+    else if (parsed.family === 4) pushTo(v4, parsed.value, address);
+    else pushTo(v6, parsed.value, address);
   }
   const place = async <T extends number | bigint>(
     queries: Map<T, string[]>,

@@ -7,6 +7,7 @@
  * score can only fall, so a lazy max-heap gives the same result as re-scoring everything).
  * Generic single-event actions are then folded into the specific action that follows them.
  */
+import { append, pushTo } from './arrays.ts';
 import type { SessionContext, SignalRule } from './rules/model.ts';
 import type { TrailEvent } from './types.ts';
 import { userAgentFamily } from './useragent.ts';
@@ -35,8 +36,7 @@ export class RuleIndex {
   readonly byAnchor = new Map<string, SignalRule[]>();
   constructor(readonly rules: readonly SignalRule[]) {
     for (const rule of rules) {
-      for (const anchor of rule.anchors)
-        this.byAnchor.set(anchor, [...(this.byAnchor.get(anchor) ?? []), rule]);
+      for (const anchor of rule.anchors) pushTo(this.byAnchor, anchor, rule);
     }
   }
 }
@@ -276,21 +276,37 @@ function selectMatches(
   return { matches: foldGenerics(matches), unmapped: events.filter((_, i) => !claimed[i]) };
 }
 
-/** A generic action followed closely by a specific one becomes part of it. */
+/**
+ * A generic action followed closely by a specific one becomes part of it. Linear: the action after
+ * each match is found once, and each action's events are merged once at the end.
+ */
 function foldGenerics(matches: RuleMatch[]): RuleMatch[] {
+  const nextAction = new Array<number>(matches.length);
+  for (let i = matches.length - 1, next = -1; i >= 0; i--) {
+    nextAction[i] = next;
+    if (matches[i].rule.kind === 'action') next = i;
+  }
+  // An action's start moves back as generic steps fold into it (they come before it).
+  const startOf = new Map<number, number>();
+  const folded = new Map<number, TrailEvent[]>();
   const result: RuleMatch[] = [];
-  for (let i = 0; i < matches.length; i++) {
-    const match = matches[i];
-    if (match.rule.kind !== 'generic') {
+  matches.forEach((match, i) => {
+    const target = nextAction[i];
+    if (match.rule.kind !== 'generic' || target < 0) {
       result.push(match);
-      continue;
+      return;
     }
     const lastTime = match.events[match.events.length - 1].time;
-    const next = matches
-      .slice(i + 1)
-      .find((m) => m.rule.kind === 'action' && m.events[0].time - lastTime <= GENERIC_FOLD_MS);
-    if (next) next.events = [...match.events, ...next.events].sort(compareEvents);
-    else result.push(match);
+    const start = Math.min(startOf.get(target) ?? Infinity, matches[target].events[0].time);
+    if (start - lastTime > GENERIC_FOLD_MS) {
+      result.push(match);
+      return;
+    }
+    startOf.set(target, Math.min(start, match.events[0].time));
+    append(folded.get(target) ?? folded.set(target, []).get(target)!, match.events);
+  });
+  for (const [target, events] of folded) {
+    matches[target].events = append(events, matches[target].events).sort(compareEvents);
   }
   return result;
 }

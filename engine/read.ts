@@ -12,6 +12,7 @@ import { readInWorkers } from './read-parallel.ts';
 import { mayJoinConsoleSession } from './route.ts';
 import { slimRecord } from './slim-record.ts';
 import type { CloudTrailRecord, InputProblem, TrailEvent } from './types.ts';
+import { append } from './arrays.ts';
 
 /** Default ceiling on one input's decompressed size; CloudTrail objects are ≤ 50 MB compressed. */
 export const DEFAULT_MAX_INPUT_BYTES = 1024 * 1024 * 1024;
@@ -233,7 +234,7 @@ export function parseItems(text: string): {
       if (line.trim() === '') return;
       try {
         const list = asRecordList(JSON.parse(line));
-        if (list) items.push(...list);
+        if (list) append(items, list);
         else lineProblems.push({ index: lineIndex + 1, reason: 'line is not a CloudTrail event' });
       } catch (error) {
         lineProblems.push({
@@ -659,7 +660,7 @@ export async function readInputs(inputs: string[], options: ReadOptions = {}): P
       : await readHere(listed, { maxBytes, bodies, now, readStdin: options.readStdin }, options.onProgress);
   reads.forEach((read, position) => {
     for (const event of read.events) result.events.push(event);
-    result.problems.push(...read.problems);
+    append(result.problems, read.problems);
     result.insightsSkipped += read.insights;
     if (read.read) result.sources.push(files[position]);
     if (read.skipped !== undefined) result.skipped.push({ source: files[position], reason: read.skipped });

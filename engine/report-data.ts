@@ -6,6 +6,7 @@
 import type { DetectionHit } from './detect.ts';
 import type { Enrichment } from './enrich.ts';
 import { RISK_LEVELS, type Risk, type TrailEvent } from './types.ts';
+import { pushTo } from './arrays.ts';
 
 export interface ReportSession {
   id: string;
@@ -139,8 +140,7 @@ export function reportFromEnrichment(input: {
     events: indexesOf(hit.eventIds),
   }));
   const detectionRisks = new Map<number, Risk[]>();
-  for (const d of detections)
-    detectionRisks.set(d.session, [...(detectionRisks.get(d.session) ?? []), d.risk]);
+  for (const d of detections) pushTo(detectionRisks, d.session, d.risk);
   const sessions: ReportSession[] = input.enrichment.sessions.map(({ summary, signals, unmapped }, i) => ({
     id: summary.id,
     principal: summary.principalArn,

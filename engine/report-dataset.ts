@@ -12,6 +12,7 @@ import {
   type ReportSignal,
 } from './report-data.ts';
 import { RISK_LEVELS, type Risk } from './types.ts';
+import { pushTo } from './arrays.ts';
 
 export type DatasetTables = Record<
   'sessions' | 'signals' | 'event_signals' | 'detections',
@@ -65,7 +66,7 @@ export function reportFromDataset(input: {
     const at = index.get(str(row.event_id)!);
     const signal = str(row.signal_id);
     if (!session || (signal && !generic.has(signal)) || at === undefined) continue;
-    unmapped.set(session, [...(unmapped.get(session) ?? []), at]);
+    pushTo(unmapped, session, at);
   }
   const signals: ReportSignal[] = [...new Map(input.tables.signals.map((r) => [str(r.id), r])).values()]
     .map((r) => ({
@@ -112,7 +113,7 @@ export function reportFromDataset(input: {
     .sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
   const risks = new Map<number, Risk[]>();
   for (const item of [...signals.filter((s) => !s.background), ...detections]) {
-    risks.set(item.session, [...(risks.get(item.session) ?? []), item.risk]);
+    pushTo(risks, item.session, item.risk);
   }
   const sessions: ReportSession[] = sessionRows.map((r, i) => ({
     id: str(r.id) ?? '',

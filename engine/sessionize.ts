@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { compareEvents } from './map.ts';
 import type { CloudTrailRecord, TrailEvent } from './types.ts';
 import { userAgentFamily } from './useragent.ts';
+import { append } from './arrays.ts';
 
 export interface SessionGroup {
   id: string;
@@ -309,7 +310,7 @@ export function sessionize(input: readonly TrailEvent[]): Sessionized {
   const sessions: SessionGroup[] = [];
   for (const group of groups.byKey.values()) {
     group.events.sort(compareEvents);
-    sessions.push(...capLength(group));
+    append(sessions, capLength(group));
   }
   sessions.sort((a, b) => compareEvents(a.events[0], b.events[0]) || (a.id < b.id ? -1 : 1));
   return { sessions, other };

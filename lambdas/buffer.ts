@@ -22,6 +22,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import type { CloudTrailRecord } from '../engine/types.ts';
+import { maxOf, minOf } from '../engine/arrays.ts';
 
 export const DUE_INDEX = 'due';
 /** The buffer table's key schema and due index: one definition for the CDK table and the emulator. */
@@ -123,14 +124,14 @@ export function chunkItems(
 ): ChunkItem[] {
   return chunkRecords(records).map((chunk, index) => {
     const times = chunk.records.map((r) => Date.parse(r.eventTime as string));
-    const maxTime = Math.max(...times);
+    const maxTime = maxOf(times);
     return {
       partition,
       objectKey,
       index,
       body: chunk.body,
       count: chunk.records.length,
-      minTime: Math.min(...times),
+      minTime: minOf(times),
       maxTime,
       settledAt: maxTime + timing.settleDelayMs,
       expiresAt: Math.ceil((timing.arrival + timing.ttlMs) / 1000),

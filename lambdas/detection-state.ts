@@ -24,6 +24,7 @@ import {
 import type { DetectionStateNeeds, FirstSeenState, FirstSight, ThresholdHistory } from '../engine/detect.ts';
 import type { TrailEvent } from '../engine/types.ts';
 import { MAX_CHUNK_BYTES, TTL_ATTRIBUTE } from './buffer.ts';
+import { append, maxOf, minOf } from '../engine/arrays.ts';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 /** Sort keys compare as strings: times are zero-padded epoch milliseconds. */
@@ -89,7 +90,7 @@ export class DetectionStateStore {
     for (const [key, group] of groups) {
       const pk = `t#${sha256(key)}`;
       const times = group.events.map((e) => e.time);
-      const [minTime, maxTime] = [Math.min(...times), Math.max(...times)];
+      const [minTime, maxTime] = [minOf(times), maxOf(times)];
       const withinMs = group.within * 1000;
       // Only the first and last `count` events can complete a window with another object's.
       const sorted = [...group.events].sort((a, b) => a.time - b.time);
@@ -139,7 +140,7 @@ export class DetectionStateStore {
           ExclusiveStartKey: start,
         }),
       );
-      items.push(...(page.Items ?? []));
+      append(items, page.Items ?? []);
       start = page.LastEvaluatedKey;
     } while (start);
     return items;

@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DeleteObjectsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { maxOf, pushTo } from '../engine/arrays.ts';
 import { datasetObjects } from '../engine/dataset.ts';
 import { type EnrichedSession, enrich } from '../engine/enrich.ts';
 import { compareEvents, type RuleIndex } from '../engine/map.ts';
@@ -59,7 +60,7 @@ const hashOf = (data: string | Uint8Array) => createHash('sha256').update(data).
 
 /** Largest gap a rule can bridge: events further apart than this can never share a signal. */
 function segmentGapMs(rules: RuleIndex): number {
-  return Math.max(10_000, ...rules.rules.map((rule) => rule.beforeMs + rule.afterMs));
+  return maxOf([10_000, ...rules.rules.map((rule) => rule.beforeMs + rule.afterMs)]);
 }
 
 /** Settled events of a session: those in segments whose last event is older than the settle delay. */
@@ -108,8 +109,17 @@ async function flushPartition(
   );
   const result = enrich(events, deps.rules, { lookup: deps.lookup });
   const eventsBySession = new Map<string, EventEnrichment[]>();
+  const sessionOfEvent = new Map<string, string>();
   for (const e of result.events) {
-    if (e.sessionId) eventsBySession.set(e.sessionId, [...(eventsBySession.get(e.sessionId) ?? []), e]);
+    if (!e.sessionId) continue;
+    pushTo(eventsBySession, e.sessionId, e);
+    sessionOfEvent.set(e.eventId, e.sessionId);
+  }
+  // Each session's buffered events, grouped in one pass (a principal can have thousands of sessions).
+  const trailEventsBySession = new Map<string, TrailEvent[]>();
+  for (const event of events) {
+    const session = sessionOfEvent.get(event.id);
+    if (session) pushTo(trailEventsBySession, session, event);
   }
   const state = await deps.buffer.readState(partition);
   const next: PartitionState = {
@@ -127,8 +137,7 @@ async function flushPartition(
 
   for (const session of result.sessions) {
     const id = session.summary.id;
-    const ids = new Set((eventsBySession.get(id) ?? []).map((e) => e.eventId));
-    const sessionEvents = events.filter((e) => ids.has(e.id));
+    const sessionEvents = trailEventsBySession.get(id) ?? [];
     const settled = settledEventIds(sessionEvents, gapMs, now - deps.config.settleDelayMs);
     if (settled.size === 0) continue;
     emittedSessions.add(id);
@@ -144,7 +153,9 @@ async function flushPartition(
         report.newRiskySignals[signal.risk] = (report.newRiskySignals[signal.risk] ?? 0) + 1;
       }
     }
-    report.unmappedEvents += part.events.filter((e) => e.signalId === null).length;
+    // Unmapped: explained by no specific rule (a generic signal, or none).
+    const generic = new Set(part.session.signals.filter((s) => s.kind === 'generic').map((s) => s.id));
+    report.unmappedEvents += part.events.filter((e) => e.signalId === null || generic.has(e.signalId)).length;
     const line = JSON.stringify({ type: 'trailmap.session', partition, ...session.summary });
     const lineHash = hashOf(line);
     if (next.logged[id] !== lineHash) {

@@ -11,6 +11,7 @@ import { loadConfig } from './config.ts';
 import { DetectionStateStore } from './detection-state.ts';
 import { createIngestHandler } from './ingest.ts';
 import { powertoolsLogger } from './log.ts';
+import { append } from '../engine/arrays.ts';
 
 const config = loadConfig();
 const metrics = new Metrics({ namespace: 'Trailmap', serviceName: 'trailmap-ingest' });
@@ -41,7 +42,7 @@ const ingest = createIngestHandler({
   logger: powertoolsLogger(new Logger({ serviceName: 'trailmap-ingest' })),
   now: Date.now,
   detections: loadDetections(process.env.DETECTIONS_DIR || DEFAULT_DETECTIONS_DIR),
-  onDetections: (found) => hits.push(...found),
+  onDetections: (found) => append(hits, found),
   lookup: geo ? (address) => geo.lookup(address ?? '') : undefined,
   detectionState: new DetectionStateStore(dynamodb, config.tableName),
 });

@@ -6,6 +6,7 @@ import {
   ResourceAlreadyExistsException,
 } from '@aws-sdk/client-cloudwatch-logs';
 import type { SessionLogSink } from './flush.ts';
+import { append } from '../engine/arrays.ts';
 
 /** PutLogEvents limits: 10,000 events, 1 MiB (26 bytes of overhead per event), 24 hours per call. */
 const MAX_EVENTS = 10_000;
@@ -63,6 +64,6 @@ export class CloudWatchSessionLog implements SessionLogSink {
 export class MemorySessionLog implements SessionLogSink {
   readonly lines: { timestamp: number; message: string }[] = [];
   async write(lines: { timestamp: number; message: string }[]): Promise<void> {
-    this.lines.push(...lines);
+    append(this.lines, lines);
   }
 }

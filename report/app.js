@@ -238,7 +238,7 @@
       const t = Date.parse(s.start);
       if (t >= lo && t <= hi) risky[Math.min(bins - 1, Math.floor((t - lo) / width))] = true;
     }
-    const peak = Math.max(...counts);
+    const peak = counts.reduce((max, n) => (n > max ? n : max), 0);
     const ns = 'http://www.w3.org/2000/svg';
     const svg = document.createElementNS(ns, 'svg');
     svg.setAttribute('class', 'chart');

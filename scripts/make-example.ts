@@ -62,6 +62,7 @@ import {
   type PortalUser,
   serviceEventRecord,
 } from './example/shapes.ts';
+import { append, maxOf, minOf, pushTo } from '../engine/arrays.ts';
 
 export const EXAMPLE_DIR = fileURLToPath(new URL('../examples/trail', import.meta.url));
 
@@ -1256,7 +1257,7 @@ function subjectValues(
     const fields = Array.isArray(extraction.field) ? extraction.field : [extraction.field];
     for (const event of events) {
       if (extraction.event && extraction.event !== '*' && event.ref !== extraction.event) continue;
-      for (const field of fields) values.push(...stringValuesAt(event.fields, field));
+      for (const field of fields) append(values, stringValuesAt(event.fields, field));
     }
   }
   return values;
@@ -1499,7 +1500,10 @@ function testBurst(
 
 /** How far apart a list page's per-resource calls may be, most spread out first (within the rule's window). */
 function spreads(rule: SignalRule, test: RuleTest): number[] {
-  const last = Math.max(0, ...test.events.map((e) => e.at ?? 0));
+  const last = maxOf(
+    test.events.map((e) => e.at ?? 0),
+    0,
+  );
   const widest = Math.max(0, Math.min(20, Math.floor(rule.afterMs / 1000 - last - 1)));
   return [...new Set([widest, Math.floor(widest / 2), 0])];
 }
@@ -1794,7 +1798,7 @@ function earliestStart(
 ): number {
   const refs = new Set(items.map((i) => i.ref));
   const previousRefs = new Set(previous.map((p) => p.ref));
-  const firstAt = Math.min(...items.map((i) => i.at)) * 1000;
+  const firstAt = minOf(items.map((i) => i.at)) * 1000;
   let earliest = -Infinity;
   for (const event of previous) {
     for (const rule of anchoredRules(event.record, event.ref, index)) {
@@ -1804,8 +1808,8 @@ function earliestStart(
   items.forEach((item, i) => {
     for (const rule of anchoredRules(probe[i], item.ref, index)) {
       if (!touches(rule, previousRefs)) continue;
-      const last = Math.max(
-        ...previous
+      const last = maxOf(
+        previous
           .filter((p) => rule.members.has(ANY_EVENT) || rule.members.has(p.ref) || rule.forbidden.has(p.ref))
           .map((p) => p.time),
       );
@@ -1900,17 +1904,18 @@ function playStory(
     const burstRecords = items.map((item) =>
       consoleRecord(ids, actor, item, time + item.at * 1000, step.region, res),
     );
-    records.push(...burstRecords);
-    calls.push(...burstRecords);
-    previous.push(
-      ...burstRecords.map((record, i) => ({ ref: items[i].ref, time: time + items[i].at * 1000, record })),
+    append(records, burstRecords);
+    append(calls, burstRecords);
+    append(
+      previous,
+      burstRecords.map((record, i) => ({ ref: items[i].ref, time: time + items[i].at * 1000, record })),
     );
     (isScripted(step) ? unclaimed : bursts).push({
       label: isScripted(step) ? step.script : step.label,
       actor: actor.name,
       eventIds: burstRecords.map((r) => r.eventID as string),
     });
-    last = { start: time, end: time + Math.max(...items.map((i) => i.at)) * 1000 };
+    last = { start: time, end: time + maxOf(items.map((i) => i.at)) * 1000 };
   };
   // The console polls AWS Health in the background every 5 minutes, whatever the page.
   let lastPoll = start.time;
@@ -2306,12 +2311,12 @@ function awsServiceEvents(
  */
 function iamListInsight(ids: IdSource, alice: Actor, timeline: Timeline): CloudTrailRecord[] {
   const all = timeline.calls.filter((r) => r.eventName === 'GetLoginProfile');
-  const first = Math.min(...all.map((r) => Date.parse(r.eventTime as string)));
+  const first = minOf(all.map((r) => Date.parse(r.eventTime as string)));
   // The first visit of the users page.
   const calls = all.filter((r) => Date.parse(r.eventTime as string) < first + 120_000);
   const times = calls.map((r) => Date.parse(r.eventTime as string));
-  const start = Math.floor(Math.min(...times) / 60_000) * 60_000;
-  const end = Math.floor(Math.max(...times) / 60_000) * 60_000 + 60_000;
+  const start = Math.floor(minOf(times) / 60_000) * 60_000;
+  const end = Math.floor(maxOf(times) / 60_000) * 60_000 + 60_000;
   const minutes = (end - start) / 60_000;
   return insightRecords(ids, {
     accountId: MANAGEMENT_ACCOUNT,
@@ -2701,7 +2706,7 @@ function insightObject(
 ): { key: string; body: string } {
   const accountId = records[0].recipientAccountId as string;
   const region = records[0].awsRegion as string;
-  const last = Math.max(...records.map((r) => Date.parse(r.eventTime as string)));
+  const last = maxOf(records.map((r) => Date.parse(r.eventTime as string)));
   const delivery = last + names.int(300, 900) * 1000;
   const name = `${accountId}_CloudTrail-Insight_${region}_${stamp(delivery)}_${names.chars(16, MIXED_ALNUM)}.json.gz`;
   return {
@@ -2778,7 +2783,7 @@ export function sessionDifferences(
   const members = new Map<string, string[]>();
   for (const entry of enrichment.events) {
     if (entry.sessionId === null) continue;
-    members.set(entry.sessionId, [...(members.get(entry.sessionId) ?? []), entry.eventId]);
+    pushTo(members, entry.sessionId, entry.eventId);
   }
   const found = new Map(
     enrichment.sessions

@@ -25,6 +25,7 @@ import {
   STORIES,
   writeExample,
 } from '../scripts/make-example.ts';
+import { maxOf, pushTo } from '../engine/arrays.ts';
 
 let rules: SignalRule[];
 let read: ReadResult;
@@ -277,7 +278,7 @@ describe('examples/trail has the shapes of a real organization trail', () => {
     const [first, second] = [signIn('alice'), signIn('alice2')];
     expect(second.principalArn).toBe(first.principalArn);
     expect(second.creationDate).not.toBe(first.creationDate);
-    const end = Math.max(...eventsOf('alice').map((e) => e.time));
+    const end = maxOf(eventsOf('alice').map((e) => e.time));
     const gap = Date.parse(second.creationDate!) - end;
     expect(gap).toBeGreaterThanOrEqual(120 * MINUTE);
     expect(gap).toBeLessThanOrEqual(180 * MINUTE);
@@ -444,7 +445,7 @@ describe('console sessions are sign-ins: a principal and its creationDate, acros
   it('are exactly the sign-ins the generator made (exampleSessionsTruth)', () => {
     const members = new Map<string, string[]>();
     for (const e of result.events) {
-      if (e.sessionId) members.set(e.sessionId, [...(members.get(e.sessionId) ?? []), e.eventId]);
+      if (e.sessionId) pushTo(members, e.sessionId, e.eventId);
     }
     const sessionIdsOf = (sessionId: string | null | undefined) =>
       sessionId ? (members.get(sessionId) ?? []).sort(byCodeUnit) : [];

@@ -1,6 +1,7 @@
 /** Printing query results: an aligned table for people, JSON or CSV for programs. */
 import { printable } from '../../engine/timeline.ts';
 import type { QueryResult } from './types.ts';
+import { maxOf } from '../../engine/arrays.ts';
 
 export type OutputFormat = 'table' | 'json' | 'csv';
 
@@ -39,7 +40,7 @@ export function toTable(result: QueryResult, maxWidth = 60): string {
     return clean.length > maxWidth ? `${clean.slice(0, maxWidth - 1)}…` : clean;
   };
   const cells = [result.columns.map(cut), ...result.rows.map((row) => row.map((v) => cut(cellText(v))))];
-  const widths = result.columns.map((_, i) => Math.max(...cells.map((row) => row[i]?.length ?? 0)));
+  const widths = result.columns.map((_, i) => maxOf(cells.map((row) => row[i]?.length ?? 0)));
   const line = (row: string[]) =>
     row
       .map((cell, i) => cell.padEnd(widths[i]))

@@ -4,6 +4,7 @@
  */
 import { compileCondition } from './conditions.ts';
 import type { CompiledCondition, ContextSpec, RuleSpec, SessionContext, SignalRule } from './model.ts';
+import { pushTo } from '../arrays.ts';
 
 const DEFAULT_WINDOW_SECONDS = 3;
 const DEFAULT_CONTEXT_SECONDS = 900;
@@ -36,14 +37,13 @@ export function compile(file: string, service: string, rule: RuleSpec): SignalRu
   const anchorKey = '@anchor';
   for (const condition of rule.when ?? []) {
     const key = condition.event ?? anchorKey;
-    conditions.set(key, [...(conditions.get(key) ?? []), compileCondition(condition)]);
+    pushTo(conditions, key, compileCondition(condition));
   }
   // Conditions without `event` constrain every anchor kind.
   const anchorConditions = conditions.get(anchorKey) ?? [];
   conditions.delete(anchorKey);
   if (anchorConditions.length > 0) {
-    for (const anchor of rule.anchors)
-      conditions.set(anchor, [...(conditions.get(anchor) ?? []), ...anchorConditions]);
+    for (const anchor of rule.anchors) for (const condition of anchorConditions) pushTo(conditions, anchor, condition);
   }
   const required = [...new Set([...(rule.required ?? [])])];
   return {

@@ -15,6 +15,7 @@ import { RISK_LEVELS } from '../types.ts';
 import { compileCondition } from './conditions.ts';
 import { compile } from './compile.ts';
 import type { RuleFileSpec, RuleSpec, SignalRule } from './model.ts';
+import { append } from '../arrays.ts';
 
 export const DEFAULT_RULES_DIR = fileURLToPath(new URL('../../rules/signals', import.meta.url));
 
@@ -185,7 +186,7 @@ export function compileRuleSources(sources: { file: string; text: string }[]): S
     const badRules = new Set<number>();
     if (!validate(spec)) {
       const errors = validate.errors ?? [];
-      problems.push(...errors.map((error) => schemaProblem(file, spec, error)));
+      append(problems, errors.map((error) => schemaProblem(file, spec, error)));
       const ruleIndexes = errors.map((error) => /^\/rules\/(\d+)(\/|$)/.exec(error.instancePath)?.[1]);
       if (ruleIndexes.some((index) => index === undefined)) continue;
       for (const index of ruleIndexes) badRules.add(Number(index));
@@ -206,7 +207,7 @@ export function compileRuleSources(sources: { file: string; text: string }[]): S
           message: `duplicate label (also in ${previous})`,
         });
       seen.set(rule.label, file);
-      if (ruleProblems.length > 0) problems.push(...ruleProblems);
+      if (ruleProblems.length > 0) append(problems, ruleProblems);
       else rules.push(compile(file, fileSpec.service, rule));
     }
   }

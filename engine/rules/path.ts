@@ -1,5 +1,6 @@
 /** Reading values out of records with dotted paths; `a.b[].c` walks every item of array b. */
 import { userAgentFamily } from '../useragent.ts';
+import { append } from '../arrays.ts';
 
 type Json = unknown;
 
@@ -31,7 +32,7 @@ export function valuesAt(root: Json, path: string): Json[] {
       const child = (value as Record<string, Json>)[segment];
       if (child === undefined || child === null) continue;
       if (spread) {
-        if (Array.isArray(child)) next.push(...child.filter((item) => item !== undefined && item !== null));
+        if (Array.isArray(child)) append(next, child.filter((item) => item !== undefined && item !== null));
         else next.push(child);
       } else {
         next.push(child);

@@ -25,6 +25,7 @@ import { SQS_BATCH_SIZE, SQS_BATCHING_WINDOW_SECONDS } from '../../lambdas/inges
 import { FLUSH_SERVICE, METRICS_NAMESPACE } from '../../lib/alarms.ts';
 import { CLOUDTRAIL_COLUMNS } from '../../lib/cloudtrail-table.ts';
 import { DEFAULT_REGIONS, TrailmapStack, type TrailmapSettings } from '../../lib/trailmap-stack.ts';
+import { append } from '../../engine/arrays.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CDK_CONTEXT = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: object }).context;
@@ -125,11 +126,11 @@ function roleStatements(v: Variant, roleId: string): Statement[] {
   for (const [, policy] of ofType(v, 'AWS::IAM::Policy')) {
     const roles = asArray(policy.Properties?.Roles as unknown[]);
     if (roles.some((role) => JSON.stringify(role) === JSON.stringify(ref(roleId)))) {
-      statements.push(...(policy.Properties?.PolicyDocument as PolicyDocument).Statement);
+      append(statements, (policy.Properties?.PolicyDocument as PolicyDocument).Statement);
     }
   }
   for (const inline of asArray(props(v, roleId).Policies as { PolicyDocument: PolicyDocument }[])) {
-    statements.push(...inline.PolicyDocument.Statement);
+    append(statements, inline.PolicyDocument.Statement);
   }
   return statements;
 }

@@ -25,6 +25,7 @@ import type { CloudTrailRecord } from '../../engine/types.ts';
 import { decodeChunk, SessionBuffer } from '../../lambdas/buffer.ts';
 import { createIngestHandler } from '../../lambdas/ingest.ts';
 import { MemoryLogger } from '../../lambdas/log.ts';
+import { pushTo } from '../../engine/arrays.ts';
 import { consoleRecord, s3Message, sqsEvent, trailKey, userArn } from '../pipeline/helpers.ts';
 
 const SEED = 20260302;
@@ -510,7 +511,7 @@ describe('ingest handler on arbitrary objects (aws-sdk-client-mock)', () => {
       for (const request of Object.values(input.RequestItems ?? {}).flat()) {
         const item = request.PutRequest!.Item!;
         const ids = decodeChunk(item.data.B!).map((r) => r.eventID as string);
-        written.set(item.objectKey.S!, [...(written.get(item.objectKey.S!) ?? []), ...ids]);
+        for (const id of ids) pushTo(written, item.objectKey.S!, id);
       }
     }
     // The good object of the batch is buffered in full.

@@ -5,6 +5,7 @@
 import type { Enrichment } from '../../engine/enrich.ts';
 import { datasetRows } from '../../engine/tables.ts';
 import type { WrittenRow } from './harness.ts';
+import { pushTo } from '../../engine/arrays.ts';
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
@@ -63,7 +64,7 @@ export function checkEventCoverage(rows: Record<string, WrittenRow[]>, offline: 
   const eventRows = new Map<string, WrittenRow[]>();
   for (const written of rows.event_signals) {
     const id = String(written.row.event_id);
-    eventRows.set(id, [...(eventRows.get(id) ?? []), written]);
+    pushTo(eventRows, id, written);
     if (!consoleEvents.has(id))
       problems.push(`event_signals row for a non-console event ${id} (${written.key})`);
   }
@@ -76,13 +77,12 @@ export function checkEventCoverage(rows: Record<string, WrittenRow[]>, offline: 
 
   const signalsOf = new Map<string, WrittenRow[]>();
   for (const written of rows.signals) {
-    for (const id of written.row.event_ids as string[])
-      signalsOf.set(id, [...(signalsOf.get(id) ?? []), written]);
+    for (const id of written.row.event_ids as string[]) pushTo(signalsOf, id, written);
   }
   const sessions = new Map<string, WrittenRow[]>();
   for (const written of rows.sessions) {
     const id = String(written.row.id);
-    sessions.set(id, [...(sessions.get(id) ?? []), written]);
+    pushTo(sessions, id, written);
   }
   for (const [id, list] of sessions) {
     if (list.length > 1)

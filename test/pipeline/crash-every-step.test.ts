@@ -52,6 +52,7 @@ import {
   userArn,
 } from './helpers.ts';
 import { describeFault, type Fault, type Plan, type PlannedObject } from './scenario.ts';
+import { maxOf, minOf, pushTo } from '../../engine/arrays.ts';
 
 const MINUTE = 60_000;
 const SETTLE_DELAY_MS = 15 * MINUTE;
@@ -176,8 +177,8 @@ const OBJECTS: PlannedObject[] = SPECS.map((spec, index) => {
     key: objectKey(spec, at(spec.at)),
     group: spec.group,
     records: scrambled(spec.records),
-    firstEvent: Math.min(...times),
-    lastEvent: Math.max(...times),
+    firstEvent: minOf(times),
+    lastEvent: maxOf(times),
     at: at(spec.at),
     againAt: spec.again === null ? null : at(spec.again),
   };
@@ -243,8 +244,7 @@ function convergenceProblems(
   const expected = expectedObjects(offline);
   const byKey = new Map<string, string[]>();
   for (const table of ['signals', 'sessions', 'event_signals']) {
-    for (const { key, row } of written.rows[table])
-      byKey.set(key, [...(byKey.get(key) ?? []), canonical(row)]);
+    for (const { key, row } of written.rows[table]) pushTo(byKey, key, canonical(row));
   }
   for (const [key, rows] of byKey) {
     const want = expected.get(key);
@@ -511,7 +511,7 @@ async function pipeline() {
       const response = await ingest(sqsEvent([s3Message(`step${step}`, names.trail, key, body.length)]));
       expect(response.batchItemFailures).toEqual([]);
       delivered = [...delivered, ...records];
-      clock = Math.max(arrival, Math.max(...delivered.map(timeOf)) + SETTLE_DELAY_MS) + 2 * MINUTE;
+      clock = Math.max(arrival, maxOf(delivered.map(timeOf)) + SETTLE_DELAY_MS) + 2 * MINUTE;
       const report = await flush({ s3: aws.s3, buffer, rules, config, sessionLog, logger, now: () => clock });
       expect(report.failedPartitions).toBe(0);
       expect(report.partitions).toBe(1);

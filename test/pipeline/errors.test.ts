@@ -61,6 +61,7 @@ import {
   trailKey,
   userArn,
 } from './helpers.ts';
+import { append, maxOf, pushTo } from '../../engine/arrays.ts';
 
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-03-02T09:00:00Z');
@@ -292,7 +293,7 @@ describe('flush with a refusing S3 or DynamoDB (buffer on dynalite)', () => {
   const aliceRecords = () => recordsWhere((arn) => arn === userArn('alice'));
   const alicePartition = () => bufferPartitionOf(aliceRecords()[0])!;
   const bobRecords = () => recordsWhere((arn) => /\/bob@example\.com$/.test(arn));
-  const latestOf = (records: CloudTrailRecord[]) => Math.max(...records.map((r) => Date.parse(r.eventTime!)));
+  const latestOf = (records: CloudTrailRecord[]) => maxOf(records.map((r) => Date.parse(r.eventTime!)));
   const sessionIdOf = (records: CloudTrailRecord[]) => {
     const sessions = enrich(
       records.map((r, i) => toTrailEvent(r, 'x', i)),
@@ -365,7 +366,7 @@ describe('flush with a refusing S3 or DynamoDB (buffer on dynalite)', () => {
         const byPartition = new Map<string, CloudTrailRecord[]>();
         for (const r of records) {
           const partition = bufferPartitionOf(r)!;
-          byPartition.set(partition, [...(byPartition.get(partition) ?? []), r]);
+          pushTo(byPartition, partition, r);
         }
         for (const [partition, list] of byPartition) {
           await buffer.write(
@@ -393,7 +394,7 @@ describe('flush with a refusing S3 or DynamoDB (buffer on dynalite)', () => {
         const rows: Rows = { signals: [], sessions: [], event_signals: [] };
         for (const [key, bytes] of store) {
           const table = key.split('/')[1] as keyof Rows;
-          rows[table].push(...jsonLines(bytes));
+          append(rows[table], jsonLines(bytes));
         }
         return canonical(rows);
       },

@@ -31,13 +31,14 @@ import {
   trailKey,
   userArn,
 } from './helpers.ts';
+import { maxOf, minOf } from '../../engine/arrays.ts';
 
 const MINUTE = 60_000;
 const SETTLE = 15 * MINUTE;
 const PREFIX = 'enriched/';
 /** Time of the latest of some records: the example trail's timeline is read from the data, not assumed. */
-const latest = (records: CloudTrailRecord[]) => Math.max(...records.map((r) => Date.parse(r.eventTime!)));
-const earliest = (records: CloudTrailRecord[]) => Math.min(...records.map((r) => Date.parse(r.eventTime!)));
+const latest = (records: CloudTrailRecord[]) => maxOf(records.map((r) => Date.parse(r.eventTime!)));
+const earliest = (records: CloudTrailRecord[]) => minOf(records.map((r) => Date.parse(r.eventTime!)));
 
 let aws: LocalAws;
 let rules: RuleIndex;
@@ -224,6 +225,10 @@ describe('flush: settled sessions to the enriched prefix', () => {
     for (const s of signals) if (riskAtLeast(s.risk, 'medium')) risky[s.risk] = (risky[s.risk] ?? 0) + 1;
     expect(Object.keys(risky).length).toBeGreaterThan(0);
     expect(first.newSignals).toBe(signals.length);
+    // Unmapped: events no specific rule explains (those of generic signals included).
+    const unmapped = consoleSessions.reduce((n, s) => n + s.summary.unmappedEventCount, 0);
+    expect(unmapped).toBeGreaterThan(0);
+    expect(first.unmappedEvents).toBe(unmapped);
     expect(first.newRiskySignals).toEqual(risky);
 
     // One session line per session, equal to the offline summary.

@@ -21,6 +21,7 @@ import type { LocalAws } from '../../lambdas/local/emulators.ts';
 import { MemoryLogger } from '../../lambdas/log.ts';
 import { MemorySessionLog } from '../../lambdas/session-log.ts';
 import { describeFault, type Fault, type Plan } from './scenario.ts';
+import { append, minOf } from '../../engine/arrays.ts';
 
 export const FLUSH_EVERY_MS = 5 * 60_000;
 /** SQS visibility timeout: a failed message comes back this long after the failed attempt. */
@@ -164,7 +165,10 @@ async function readEnriched(s3: S3Client, bucket: string) {
     const page = await s3.send(
       new ListObjectsV2Command({ Bucket: bucket, Prefix: PREFIX, ContinuationToken: token }),
     );
-    keys.push(...(page.Contents ?? []).map((c) => c.Key!));
+    append(
+      keys,
+      (page.Contents ?? []).map((c) => c.Key!),
+    );
     token = page.NextContinuationToken;
   } while (token);
   const rows: Record<string, WrittenRow[]> = { signals: [], sessions: [], event_signals: [] };
@@ -232,7 +236,7 @@ export async function runPlan(
     enrichedBucket: names.enrichedBucket,
     enrichedPrefix: PREFIX,
   };
-  let clock = Math.floor(Math.min(...deliveries.map((d) => d.at)) / FLUSH_EVERY_MS) * FLUSH_EVERY_MS;
+  let clock = Math.floor(minOf(deliveries.map((d) => d.at)) / FLUSH_EVERY_MS) * FLUSH_EVERY_MS;
   const buffer = new SessionBuffer(aws.ddb, {
     tableName: names.table,
     dueShards: plan.dueShards,

@@ -20,6 +20,7 @@ import { readInputs, toTrailEvent } from '../../engine/read.ts';
 import { datasetRows } from '../../engine/tables.ts';
 import type { CloudTrailRecord } from '../../engine/types.ts';
 import { BUFFER_TABLE } from '../../lambdas/buffer.ts';
+import { append, pushTo } from '../../engine/arrays.ts';
 
 export const ACCOUNT = '111122223333';
 /** The shipped example trail (TRAILMAP_EXAMPLE_TRAIL points the tests at another copy of it). */
@@ -201,7 +202,7 @@ export async function scanTable(
     const page = await ddb.send(
       new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey: startKey }),
     );
-    items.push(...(page.Items ?? []));
+    append(items, page.Items ?? []);
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   return items;
@@ -214,7 +215,10 @@ export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promi
     const page = await s3.send(
       new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
     );
-    keys.push(...(page.Contents ?? []).map((c) => c.Key!));
+    append(
+      keys,
+      (page.Contents ?? []).map((c) => c.Key!),
+    );
     token = page.NextContinuationToken;
   } while (token);
   return keys.sort();
@@ -257,7 +261,7 @@ export async function readDataset(
     if (!table) throw new Error(`unexpected object ${key}`);
     const body = await getBytes(s3, bucket, key);
     bodies.set(key, body);
-    rows[table].push(...jsonLines(body));
+    append(rows[table], jsonLines(body));
   }
   return { keys, rows: canonical(rows), bodies };
 }
@@ -292,7 +296,7 @@ export async function exampleObjects(): Promise<ExampleObject[]> {
   const byKey = new Map<string, CloudTrailRecord[]>();
   for (const event of read.events) {
     const key = event.origin.source.slice(EXAMPLE_TRAIL.length).replace(/^\/+/, '');
-    byKey.set(key, [...(byKey.get(key) ?? []), event.record]);
+    pushTo(byKey, key, event.record);
   }
   return [...byKey.entries()].map(([key, records]) => ({ key, records }));
 }

@@ -31,6 +31,7 @@ import {
   testEventMessage,
   trailKey,
 } from './helpers.ts';
+import { pushTo } from '../../engine/arrays.ts';
 
 const T0 = Date.parse('2026-03-02T09:00:00Z');
 const MINUTE = 60_000;
@@ -454,7 +455,7 @@ describe('ingest: console records into the session buffer', () => {
         time: T0 + i * 1000,
         signedInAt: T0,
       });
-      expected.set(user, [...(expected.get(user) ?? []), record]);
+      pushTo(expected, user, record);
       messages.push(
         await ctx.put(trailKey(T0 + i * 1000, `Small${String(i).padStart(11, '0')}`), logObject([record])),
       );

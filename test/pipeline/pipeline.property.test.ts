@@ -41,6 +41,7 @@ import {
   plan,
   planArbitrary,
 } from './scenario.ts';
+import { maxOf, minOf } from '../../engine/arrays.ts';
 
 const SEED = Number(process.env.PIPELINE_PROPERTY_SEED ?? 20260302);
 const NUM_RUNS = Number(process.env.PIPELINE_PROPERTY_RUNS ?? 20);
@@ -189,13 +190,13 @@ describe('regression: a flush that fails half way leaves no orphan objects', () 
         const part = (suffix: string, rs: CloudTrailRecord[], at: number): PlannedObject[] => {
           if (rs.length === 0) return [];
           const times = rs.map((r) => Date.parse(r.eventTime as string));
-          const lastEvent = Math.max(...times);
+          const lastEvent = maxOf(times);
           return [
             {
               ...o,
               key: o.key.replace('.json.gz', `${suffix}.json.gz`),
               records: rs,
-              firstEvent: Math.min(...times),
+              firstEvent: minOf(times),
               lastEvent,
               at: Math.max(at, lastEvent),
               againAt: null,

@@ -6,6 +6,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { expect, it } from 'vitest';
 import { CloudWatchSessionLog } from '../../lambdas/session-log.ts';
+import { maxOf, minOf } from '../../engine/arrays.ts';
 
 it('never sends one PutLogEvents batch spanning more than 24 hours (CloudWatch Logs refuses it)', async () => {
   const logs = new CloudWatchLogsClient({
@@ -22,6 +23,6 @@ it('never sends one PutLogEvents batch spanning more than 24 hours (CloudWatch L
   ]);
   for (const call of mock.commandCalls(PutLogEventsCommand)) {
     const times = call.args[0].input.logEvents!.map((e) => e.timestamp!);
-    expect(Math.max(...times) - Math.min(...times)).toBeLessThanOrEqual(24 * 3_600_000);
+    expect(maxOf(times) - minOf(times)).toBeLessThanOrEqual(24 * 3_600_000);
   }
 });

@@ -9,6 +9,7 @@
 import { random } from '../../bin/simulate.ts';
 import fc from 'fast-check';
 import type { CloudTrailRecord } from '../../engine/types.ts';
+import { maxOf, minOf, pushTo } from '../../engine/arrays.ts';
 
 /** Commands a fault can target, per phase; the client follows from the command. */
 export const FAULT_COMMANDS = {
@@ -100,7 +101,7 @@ export function groupRecords(records: CloudTrailRecord[]): Map<string, CloudTrai
   const groups = new Map<string, CloudTrailRecord[]>();
   for (const record of records) {
     const group = `${record.recipientAccountId}/${record.awsRegion}`;
-    groups.set(group, [...(groups.get(group) ?? []), record]);
+    pushTo(groups, group, record);
   }
   return new Map([...groups.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
@@ -123,7 +124,7 @@ export function plan(raw: RawScenario, orgId: string, groups: Map<string, CloudT
       const index = objects.length;
       const ordered = raw.orderSeed === 0 ? slot : shuffled(slot, prng(raw.orderSeed + index));
       const times = slot.map(timeOf);
-      const lastEvent = Math.max(...times);
+      const lastEvent = maxOf(times);
       const delivery = raw.deliveries[index % raw.deliveries.length];
       const at = lastEvent + delivery.lateMs;
       const day = iso(at).slice(0, 10).replaceAll('-', '/');
@@ -133,7 +134,7 @@ export function plan(raw: RawScenario, orgId: string, groups: Map<string, CloudT
         key: `AWSLogs/${orgId}/${account}/CloudTrail/${region}/${day}/${name}`,
         group,
         records: ordered,
-        firstEvent: Math.min(...times),
+        firstEvent: minOf(times),
         lastEvent,
         at,
         againAt: delivery.againAfterMs === null ? null : at + delivery.againAfterMs,

@@ -14,6 +14,7 @@ import { readInputs } from '../../engine/read.ts';
 import { loadRules } from '../../engine/rules/load.ts';
 import type { SignalRule } from '../../engine/rules/model.ts';
 import { canonical, EXAMPLE_TRAIL, jsonLines, offlineRows, type Rows } from './helpers.ts';
+import { append } from '../../engine/arrays.ts';
 
 let rules: SignalRule[];
 let offline: Enrichment;
@@ -42,7 +43,7 @@ async function folderRows(dir: string, files: string[]): Promise<Rows> {
   const rows: Rows = { signals: [], sessions: [], event_signals: [] };
   for (const file of files) {
     const table = file.split('/')[0] as keyof Rows;
-    if (table in rows) rows[table].push(...jsonLines(await readFile(join(dir, file))));
+    if (table in rows) append(rows[table], jsonLines(await readFile(join(dir, file))));
   }
   return canonical(rows);
 }
@@ -85,9 +86,9 @@ describe('simulate', () => {
       const records = (await readInputs([EXAMPLE_TRAIL])).events.map((e) => e.record);
       expect(await folderRows(outDir, files)).toEqual(offlineRows(records, new RuleIndex(rules)));
       // Detections are written by ingest, one object per trail object: the same hits as `trailmap detect`.
-      const detectionRows = [];
+      const detectionRows: ReturnType<typeof jsonLines> = [];
       for (const file of files.filter((f) => f.startsWith('detections/'))) {
-        detectionRows.push(...jsonLines(await readFile(join(outDir, file))));
+        append(detectionRows, jsonLines(await readFile(join(outDir, file))));
       }
       const hits = detect((await readInputs([EXAMPLE_TRAIL])).events, loadDetections());
       expect([...new Set(detectionRows.map((r) => r.id))].sort()).toEqual(hits.map((h) => h.id).sort());

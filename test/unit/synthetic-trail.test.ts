@@ -24,6 +24,7 @@ import { enrich } from '../../engine/enrich.ts';
 import { readInputs } from '../../engine/read.ts';
 import { loadRules } from '../../engine/rules/load.ts';
 import type { CloudTrailRecord, TrailEvent } from '../../engine/types.ts';
+import { pushTo } from '../../engine/arrays.ts';
 
 const EVENTS = 20_000;
 const STEPS = new Set(['CheckMfa', 'GetSigninToken', 'ConsoleLogin']);
@@ -164,8 +165,7 @@ describe(`a synthetic trail of ${EVENTS.toLocaleString('en-US')} events`, () => 
 
   it('has principals signing in more than once: new creationDates, never overlapping', () => {
     const byPrincipal = new Map<string, TruthSession[]>();
-    for (const t of trail.truth.sessions)
-      byPrincipal.set(t.principalArn, [...(byPrincipal.get(t.principalArn) ?? []), t]);
+    for (const t of trail.truth.sessions) pushTo(byPrincipal, t.principalArn, t);
     const again = [...byPrincipal.values()].filter((list) => list.length > 1);
     expect(again.length).toBeGreaterThanOrEqual(2);
     expect(trail.principals).toBe(byPrincipal.size);
