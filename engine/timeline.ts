@@ -24,10 +24,14 @@ function unmappedDigest(events: TrailEvent[]): string {
   return shown.join(', ');
 }
 
-/** Strips control characters so hostile event values cannot drive the terminal. */
+/**
+ * Strips control characters (escape sequences, clear-screen, hyperlinks) and bidirectional
+ * overrides (which make text read other than it is) so hostile event values cannot drive the
+ * terminal or disguise themselves.
+ */
 export function printable(text: string): string {
   // eslint-disable-next-line no-control-regex -- removing control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ');
 }
 
 export function renderTimeline(sessions: EnrichedSession[], options: TimelineOptions): string {
@@ -46,7 +50,7 @@ export function renderTimeline(sessions: EnrichedSession[], options: TimelineOpt
     lines.push(
       c.dim(
         `   ${summary.startTime.replace('T', ' ').replace('Z', '')} → ${clock(summary.endTime)} UTC · ` +
-          `${summary.regions.join(', ') || 'no region'} · `,
+          `${printable(summary.regions.join(', ')) || 'no region'} · `,
       ) + mfa,
     );
     let hidden = 0;
@@ -69,7 +73,7 @@ export function renderTimeline(sessions: EnrichedSession[], options: TimelineOpt
     if (hidden > 0) lines.push(c.dim(`   ${hidden} background events hidden (--show-suppressed shows them)`));
     if (summary.riskySignals.length > 0) {
       lines.push(
-        `   ${c.red('Risky:')} ${summary.riskySignals.map((r) => `${r.label} [${r.risk}]`).join(', ')}`,
+        `   ${c.red('Risky:')} ${printable(summary.riskySignals.map((r) => `${r.label} [${r.risk}]`).join(', '))}`,
       );
     }
     if (unmapped.length > 0) {
