@@ -356,6 +356,28 @@ describe.each(['default', 'orgTrail'] as const)('TrailmapStack (%s)', (name) => 
       );
     });
 
+    // Regression: the topic policy held only the TLS deny and replaces SNS's default policy, so
+    // nothing allowed CloudWatch to publish (the KMS grant alone is not enough).
+    it("the alarm topic lets this account's CloudWatch alarms publish, and nobody else", () => {
+      const [[topicId]] = ofType(v(), 'AWS::SNS::Topic');
+      const allows = resourcePolicy(v(), 'AWS::SNS::TopicPolicy', 'Topics', topicId).filter(
+        (statement) => statement.Effect === 'Allow',
+      );
+      expect(allows).toHaveLength(1);
+      expect(allows[0]).toMatchObject({
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: topicId },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnLike: { 'aws:SourceArn': expect.anything() },
+        },
+      });
+      expect(render(allows[0].Condition?.ArnLike?.['aws:SourceArn'])).toMatch(
+        /^arn:\$\{AWS::Partition\}:cloudwatch:\$\{AWS::Region\}:\$\{AWS::AccountId\}:alarm:\*$/,
+      );
+    });
+
     // KNOWN DEFECT (lib/alarms.ts): the topic is encrypted with the AWS managed key alias/aws/sns,
     // whose key policy cannot grant cloudwatch.amazonaws.com kms:GenerateDataKey*/kms:Decrypt, so
     // CloudWatch cannot publish alarm notifications to the topic. AWS requires a customer managed
