@@ -9,7 +9,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readInWorkers } from './read-parallel.ts';
-import { mayJoinConsoleSession } from './route.ts';
+import { mayBeInSession } from './route.ts';
 import { slimRecord } from './slim-record.ts';
 import type { CloudTrailRecord, InputProblem, TrailEvent } from './types.ts';
 import { append } from './arrays.ts';
@@ -477,7 +477,7 @@ export function readEventsFromBytes(
     }
     if ('event' in outcome) {
       const event = outcome.event;
-      if (bodies === 'console' && !mayJoinConsoleSession(event.record)) event.record = slimRecord(event);
+      if (bodies === 'console' && !mayBeInSession(event.record)) event.record = slimRecord(event);
       events.push(event);
     } else if ('insight' in outcome) insights++;
     else problems.push({ source, index, reason: outcome.problem });

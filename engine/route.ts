@@ -20,7 +20,7 @@ export function bufferPartitionOf(record: CloudTrailRecord): string | null {
 }
 
 /** Records a console session can contain, and identity-less ones (`enrich` makes file sessions of them). */
-export function mayJoinConsoleSession(record: CloudTrailRecord): boolean {
+export function mayBeInSession(record: CloudTrailRecord): boolean {
   return bufferPartitionOf(record) !== null || principalKeyOf(record) === null;
 }
 
